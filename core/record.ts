@@ -1,0 +1,111 @@
+// The canonical record of ../shared/DESIGN.md §2. Every parser returns one, every API row extends one.
+// Field names are snake_case on purpose: they are the wire and storage names too.
+
+export type LogFormat = 'pivot' | 'rfc3164' | 'rfc5424' | 'logcat' | 'raw';
+
+export type SeverityName = 'Fatal' | 'Alert' | 'Critical' | 'Error' | 'Warning' | 'Notice' | 'Info' | 'Debug';
+
+export const SEVERITY_NAMES: readonly SeverityName[] = [
+  'Fatal',
+  'Alert',
+  'Critical',
+  'Error',
+  'Warning',
+  'Notice',
+  'Info',
+  'Debug',
+];
+
+export type Transport = 'udp' | 'tcp' | 'tls' | 'import';
+
+/** Decoded battery values; every field is optional because each source line carries only some. */
+export interface BatteryInfo {
+  level_pct?: number;
+  voltage_mv?: number;
+  temperature_c?: number;
+  status?: number;
+  status_name?: string;
+  health?: number;
+  health_name?: string;
+  present?: boolean;
+  plugged?: number;
+  plugged_name?: string;
+  technology?: string;
+}
+
+/** A decoded handset event other than battery (SIP call state, OTA result, ...). */
+export interface EventInfo {
+  type: string;
+  [field: string]: string | number | boolean | null;
+}
+
+export interface LogRecord {
+  format: LogFormat;
+  facility: number | null;
+  severity: number | null;
+  severity_name: SeverityName | null;
+  /** ISO-8601 UTC of the syslog header time. */
+  syslog_time: string | null;
+  host: string | null;
+  tag: string | null;
+  pid: number | null;
+  tid: number | null;
+  /** 12 lowercase hex digits, no separators. */
+  mac: string | null;
+  /** ISO-8601 UTC from an absolute body timestamp. */
+  device_time: string | null;
+  uptime_ms: number | null;
+  missed_events: number | null;
+  message: string;
+  battery?: BatteryInfo;
+  event?: EventInfo;
+  parse_error?: string;
+}
+
+/** Stored / API row: the record plus what the ingest path knows. */
+export interface StoredRecord extends LogRecord {
+  id: string;
+  time: string;
+  received_at: string;
+  source_ip: string;
+  transport: Transport;
+  session: string;
+  raw: string;
+}
+
+/** Inputs a parser needs besides the bytes; parsers never read the clock. */
+export interface ParseContext {
+  /** Receive time in epoch milliseconds: anchors RFC3164 year inference. */
+  receivedAtMs: number;
+  /** IANA zone name for zone-less header times ("UTC" by default). */
+  tz: string;
+}
+
+export function severityName(severity: number | null): SeverityName | null {
+  if (severity === null) return null;
+  return SEVERITY_NAMES[severity] ?? null;
+}
+
+export function emptyRecord(message: string): LogRecord {
+  return {
+    format: 'raw',
+    facility: null,
+    severity: null,
+    severity_name: null,
+    syslog_time: null,
+    host: null,
+    tag: null,
+    pid: null,
+    tid: null,
+    mac: null,
+    device_time: null,
+    uptime_ms: null,
+    missed_events: null,
+    message,
+  };
+}
+
+/** The event time every query orders by: device time, else syslog time, else receive time. */
+export function eventTime(rec: LogRecord, receivedAtIso: string): string {
+  return rec.device_time ?? rec.syslog_time ?? receivedAtIso;
+}
