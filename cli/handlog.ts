@@ -1,0 +1,52 @@
+// The `handlog` command: serve | parse | import | replay.
+
+import { HandlogError } from '../core/errors.js';
+import { UsageError } from './args.js';
+import { runParse } from './parse.js';
+
+const HELP = `Usage: handlog <command> [options]
+
+Commands:
+  serve     run the syslog listeners, ingest pipeline, query API and web UI
+  parse     parse syslog lines from files or stdin and print JSON records
+
+Run \`handlog <command> --help\` for the options of a command.
+`;
+
+type Command = (argv: string[]) => Promise<number>;
+
+async function loadServe(): Promise<Command> {
+  const mod = (await import('./serve.js')) as { runServe: Command };
+  return mod.runServe;
+}
+
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  parse: async () => (argv) => runParse(argv, { stdin: process.stdin, stdout: process.stdout, nowMs: Date.now() }),
+  serve: loadServe,
+};
+
+async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  if (cmd === undefined || cmd === '-h' || cmd === '--help' || cmd === 'help') {
+    process.stdout.write(HELP);
+    return cmd === undefined ? 2 : 0;
+  }
+  const load = COMMANDS[cmd];
+  if (load === undefined) throw new UsageError(`unknown command "${cmd}"\n\n${HELP}`);
+  return (await load())(rest);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    if (e instanceof HandlogError && (e.code === 'BAD_ARGUMENT' || e.code === 'CONFIG_INVALID')) {
+      process.stderr.write(`handlog: ${e.message}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    process.stderr.write(`handlog: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    process.exitCode = 1;
+  },
+);
