@@ -18,12 +18,29 @@ function bracketList(message: string): string[] | null {
   const open = message.indexOf('[');
   const close = message.lastIndexOf(']');
   if (open < 0 || close < open) return null;
-  return message.slice(open + 1, close).split(',').map((p) => p.trim());
+  const parts: string[] = [];
+  let start = open + 1;
+  for (let i = start; i <= close; i++) {
+    const c = message.charCodeAt(i);
+    if (c === 44 /* , */ || i === close) {
+      parts.push(message.slice(start, i).trim());
+      start = i + 1;
+    }
+  }
+  return parts;
 }
 
 function intOrNull(s: string | undefined): number | null {
-  if (s === undefined || !/^-?\d{1,9}$/.test(s)) return null;
-  return Number(s);
+  if (s === undefined || s.length === 0 || s.length > 9) return null;
+  let v = 0;
+  let i = s.charCodeAt(0) === 45 ? 1 : 0;
+  if (i === s.length) return null;
+  for (; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 48 || c > 57) return null;
+    v = v * 10 + (c - 48);
+  }
+  return s.charCodeAt(0) === 45 ? -v : v;
 }
 
 export function decodeBatteryLevel(message: string): BatteryInfo | null {

@@ -15,9 +15,19 @@ function hexVal(c: number): number {
 export function normalizeMac(s: string, start = 0, end = s.length): string | null {
   const len = end - start;
   if (len === 12) {
-    for (let i = start; i < end; i++) if (hexVal(s.charCodeAt(i)) < 0) return null;
+    let upper = false;
+    for (let i = start; i < end; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 48 && c <= 57) continue;
+      if (c >= 97 && c <= 102) continue;
+      if (c >= 65 && c <= 70) {
+        upper = true;
+        continue;
+      }
+      return null;
+    }
     const raw = s.slice(start, end);
-    return isLowerHex(raw) ? raw : raw.toLowerCase();
+    return upper ? raw.toLowerCase() : raw;
   }
   let step: number;
   let groups: number;
@@ -41,14 +51,6 @@ export function normalizeMac(s: string, start = 0, end = s.length): string | nul
     if (g < groups - 1 && s.charCodeAt(at + step - 1) !== sep) return null;
   }
   return out.toLowerCase();
-}
-
-function isLowerHex(s: string): boolean {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 65 && c <= 70) return false;
-  }
-  return true;
 }
 
 /** Parse a user-supplied MAC (trimmed); null when invalid. */

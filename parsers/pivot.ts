@@ -21,11 +21,14 @@ function isSpace(c: number): boolean {
   return c === 32 || c === 9;
 }
 
-/** Trim spaces/tabs of s[a, b) in place: returns [a, b]. */
-function trimRange(s: string, a: number, b: number): [number, number] {
+function trimStart(s: string, a: number, b: number): number {
   while (a < b && isSpace(s.charCodeAt(a))) a++;
+  return a;
+}
+
+function trimEnd(s: string, a: number, b: number): number {
   while (b > a && isSpace(s.charCodeAt(b - 1))) b--;
-  return [a, b];
+  return b;
 }
 
 /**
@@ -68,7 +71,8 @@ function parseMissed(s: string, a: number, b: number): number {
 export function parsePivotBody(s: string, start: number, tz: string, refMs: number): PivotBody | null {
   let p = s.indexOf('|', start);
   if (p < 0) return null;
-  let [a, b] = trimRange(s, start, p);
+  let a = trimStart(s, start, p);
+  let b = trimEnd(s, a, p);
   const mac = normalizeMac(s, a, b);
   let fieldStart = start;
   if (mac !== null) {
@@ -83,7 +87,8 @@ export function parsePivotBody(s: string, start: number, tz: string, refMs: numb
     out.error = 'pipe body truncated after MAC';
     return out;
   }
-  [a, b] = trimRange(s, fieldStart, p);
+  a = trimStart(s, fieldStart, p);
+  b = trimEnd(s, a, p);
   const time = parseBodyTime(s, a, b, tz, refMs);
   // Without a MAC, only a valid timestamp tells a handset body from arbitrary text with a pipe.
   if (time === null && mac === null) return null;
@@ -99,7 +104,8 @@ export function parsePivotBody(s: string, start: number, tz: string, refMs: numb
     out.error = errors.join('; ');
     return out;
   }
-  [a, b] = trimRange(s, tagStart, p);
+  a = trimStart(s, tagStart, p);
+  b = trimEnd(s, a, p);
   if (b > a) out.tag = s.slice(a, b);
   // SEV
   const sevStart = p + 1;
@@ -110,7 +116,8 @@ export function parsePivotBody(s: string, start: number, tz: string, refMs: numb
     out.error = errors.join('; ');
     return out;
   }
-  [a, b] = trimRange(s, sevStart, p);
+  a = trimStart(s, sevStart, p);
+  b = trimEnd(s, a, p);
   const sev = decodeSevField(s, a, b);
   if (sev >= 0) out.severity = sev;
   else errors.push(`unrecognised severity field "${s.slice(a, Math.min(b, a + 10))}"`);
@@ -119,7 +126,8 @@ export function parsePivotBody(s: string, start: number, tz: string, refMs: numb
   p = s.indexOf('|', missedStart);
   if (p < 0) {
     // Some firmware omits the description separator on empty descriptions: `…|7|00`.
-    [a, b] = trimRange(s, missedStart, s.length);
+    a = trimStart(s, missedStart, s.length);
+  b = trimEnd(s, a, s.length);
     const m = parseMissed(s, a, b);
     if (m >= 0) out.missed = m;
     else {
@@ -129,12 +137,14 @@ export function parsePivotBody(s: string, start: number, tz: string, refMs: numb
     if (errors.length > 0) out.error = errors.join('; ');
     return out;
   }
-  [a, b] = trimRange(s, missedStart, p);
+  a = trimStart(s, missedStart, p);
+  b = trimEnd(s, a, p);
   const missed = parseMissed(s, a, b);
   if (missed >= 0) out.missed = missed;
   else errors.push(`unrecognised missed-events field "${s.slice(a, Math.min(b, a + 10))}"`);
   // DESCRIPTION: everything after the fifth separator, pipes included.
-  [a, b] = trimRange(s, p + 1, s.length);
+  a = trimStart(s, p + 1, s.length);
+  b = trimEnd(s, a, s.length);
   out.message = s.slice(a, b);
   if (errors.length > 0) out.error = errors.join('; ');
   return out;

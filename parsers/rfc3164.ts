@@ -32,26 +32,34 @@ function pidValue(s: string, a: number, b: number): number | null {
  * then the text is the message itself (RFC 3164 allows a missing TAG).
  */
 export function parseTagAt(s: string, at: number): { tag: string | null; pid: number | null; msgStart: number } | null {
-  const max = Math.min(s.length, at + 128);
-  for (let i = at; i < max; i++) {
-    const c = s.charCodeAt(i);
-    if (c === 58 /* : */) {
-      if (i === at) return null;
-      const next = s.charCodeAt(i + 1);
-      if (i + 1 < s.length && next !== 32 && next !== 9) return null; // `a:b` is text, not a tag
-      return { tag: cleanTag(s.slice(at, i)), pid: null, msgStart: skipOneSpace(s, i + 1) };
-    }
-    if (c === 91 /* [ */) {
-      const close = s.indexOf(']', i + 1);
-      if (close < 0 || close - i > 24) return null;
-      const pid = pidValue(s, i + 1, close);
-      let j = close + 1;
-      if (s.charCodeAt(j) === 58) j++;
-      return { tag: i === at ? null : cleanTag(s.slice(at, i)), pid, msgStart: skipOneSpace(s, j) };
-    }
-    if (c === 32 || c === 9) return null;
+  // One bounded scan to the first delimiter: this runs on every line.
+  const max = Math.min(s.length, at + 256);
+  let i = at;
+  let c = 0;
+  for (; i < max; i++) {
+    c = s.charCodeAt(i);
+    if (c === 32 || c === 9 || c === 91 /* [ */ || c === 58 /* : */) break;
   }
-  return null;
+  if (i === max && max < s.length) return null;
+  if (c === 58) {
+    let sp = i + 1;
+    while (sp < s.length && s.charCodeAt(sp) !== 32 && s.charCodeAt(sp) !== 9) sp++;
+    return tagBeforeColon(s, at, i, sp);
+  }
+  if (c !== 91 || i === max || i === at) return null; // `[fe80::1]` is an IPv6 host, not a tag
+  const br = i;
+  const close = s.indexOf(']', br + 1);
+  if (close < 0 || close - br > 24) return null;
+  const pid = pidValue(s, br + 1, close);
+  let j = close + 1;
+  if (s.charCodeAt(j) === 58) j++;
+  return { tag: br === at ? null : cleanTag(s.slice(at, br)), pid, msgStart: skipOneSpace(s, j) };
+}
+
+function tagBeforeColon(s: string, at: number, colon: number, sp: number) {
+  // `TAG: msg` or `TAG:` at the end; `a:b` inside a word is text, not a tag.
+  if (colon === at || (colon + 1 !== sp && colon + 1 !== s.length)) return null;
+  return { tag: cleanTag(s.slice(at, colon)), pid: null, msgStart: skipOneSpace(s, colon + 1) };
 }
 
 function skipOneSpace(s: string, i: number): number {
@@ -63,6 +71,7 @@ function skipOneSpace(s: string, i: number): number {
 export function parseBsdRest(s: string, at: number): BsdRest {
   let i = at;
   while (s.charCodeAt(i) === 32) i++;
+  i = skipZoneAndYear(s, i);
   const out: BsdRest = { host: null, mac: null, tag: null, pid: null, msgStart: i };
   // A first token that is already `TAG:` / `TAG[pid]:` means the sender left out HOSTNAME.
   const direct = parseTagAt(s, i);
@@ -79,6 +88,7 @@ export function parseBsdRest(s: string, at: number): BsdRest {
   }
   const mac = normalizeMac(s, i, sp);
   if (mac !== null) out.mac = mac;
+  else if (s.charCodeAt(i) === 91 && s.charCodeAt(sp - 1) === 93) out.host = s.slice(i + 1, sp - 1);
   else out.host = s.slice(i, sp);
   while (s.charCodeAt(sp) === 32) sp++;
   const t = parseTagAt(s, sp);
@@ -88,4 +98,19 @@ export function parseBsdRest(s: string, at: number): BsdRest {
     out.msgStart = t.msgStart;
   } else out.msgStart = sp;
   return out;
+}
+
+/**
+ * Some senders follow the time with a zone abbreviation and a year, as in RFC 3164's own example
+ * `Aug 24 05:34:00 CST 1987 mymachine myproc[10]: …`: skip them rather than take "CST" for the host.
+ */
+function skipZoneAndYear(s: string, i: number): number {
+  let j = i;
+  while (j < i + 5 && s.charCodeAt(j) >= 65 && s.charCodeAt(j) <= 90) j++;
+  if (j - i < 3 || s.charCodeAt(j) !== 32) return i;
+  for (let k = j + 1; k < j + 5; k++) {
+    const c = s.charCodeAt(k);
+    if (c < 48 || c > 57) return i;
+  }
+  return s.charCodeAt(j + 5) === 32 ? j + 6 : i;
 }

@@ -90,6 +90,7 @@ export function parseRfc5424(s: string, at: number, tz: string): Rfc5424Header |
     const t = parseIsoAt(s, i, tz, false);
     if (t === null || s.charCodeAt(t.end) !== 32) {
       out.error = 'invalid RFC5424 timestamp';
+      out.msgStart = i; // keep the rest readable as the message
       return out;
     }
     out.timeMs = t.ms;

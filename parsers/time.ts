@@ -4,12 +4,14 @@ const MONTHS: Record<string, number> = {
   Jan: 0, Feb: 1, Mar: 2, Apr: 3, May: 4, Jun: 5, Jul: 6, Aug: 7, Sep: 8, Oct: 9, Nov: 10, Dec: 11,
 };
 
+const MONTH_KEYS = new Map<number, number>(
+  Object.entries(MONTHS).map(([name, i]) => [(name.charCodeAt(0) << 16) | (name.charCodeAt(1) << 8) | name.charCodeAt(2), i]),
+);
+
 /** Month index 0–11 of a three-letter English month name (case-insensitive on the tail), or -1. */
 export function monthIndex(s: string, at: number): number {
-  const a = s.charCodeAt(at) & 0xdf; // upper-case first letter
-  const b = s.charCodeAt(at + 1) | 0x20;
-  const c = s.charCodeAt(at + 2) | 0x20;
-  const m = MONTHS[String.fromCharCode(a, b, c)];
+  const key = ((s.charCodeAt(at) & 0xdf) << 16) | ((s.charCodeAt(at + 1) | 0x20) << 8) | (s.charCodeAt(at + 2) | 0x20);
+  const m = MONTH_KEYS.get(key);
   return m === undefined ? -1 : m;
 }
 
@@ -72,6 +74,13 @@ function zoneOffsetMs(tz: string, utcMs: number): number {
   return off;
 }
 
+const MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+function daysInMonth(year: number, month: number): number {
+  if (month === 1) return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28;
+  return MONTH_DAYS[month] ?? 31;
+}
+
 /**
  * Epoch ms of a wall-clock time in `tz`, or NaN when the fields do not form a real date
  * (Feb 30, hour 25, …): Date.UTC would silently roll those over.
@@ -87,14 +96,17 @@ export function wallTimeToUtc(
   ms: number,
 ): number {
   if (month < 0 || month > 11 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) return NaN;
+  if (day > daysInMonth(year, month)) return NaN; // e.g. Feb 29 in a common year
   const wall = Date.UTC(year, month, day, hour, minute, second === 60 ? 59 : second, ms);
-  if (new Date(wall).getUTCDate() !== day) return NaN; // e.g. Feb 29 in a common year
   if (isUtc(tz)) return wall;
   // Two passes settle the offset across a DST change.
   let utc = wall - zoneOffsetMs(tz, wall);
   utc = wall - zoneOffsetMs(tz, utc);
   return utc;
 }
+
+let lastRefMs = NaN;
+let lastRefYear = 1970;
 
 /**
  * A year-less wall-clock time (RFC3164, logcat, the handset's MMDDHHMMSS) resolved to the year that
@@ -111,7 +123,11 @@ export function inferYear(
   second: number,
   ms: number,
 ): number {
-  const refYear = new Date(refMs).getUTCFullYear();
+  if (refMs !== lastRefMs) {
+    lastRefMs = refMs;
+    lastRefYear = new Date(refMs).getUTCFullYear();
+  }
+  const refYear = lastRefYear;
   let best = NaN;
   let bestDist = Infinity;
   const first = wallTimeToUtc(tz, refYear, month, day, hour, minute, second, ms);
@@ -132,10 +148,61 @@ export function inferYear(
   return best;
 }
 
-/** ISO-8601 UTC with milliseconds, or null for NaN / out-of-range times. */
+const PAD2: string[] = Array.from({ length: 100 }, (_, i) => (i < 10 ? '0' : '') + i);
+const PAD3: string[] = Array.from({ length: 1000 }, (_, i) => String(i).padStart(3, '0'));
+let cachedDay = NaN;
+let cachedPrefix = '';
+
+/** `YYYY-MM-DDT` of a day number since the epoch (Hinnant's civil_from_days). */
+function datePrefix(days: number): string {
+  const z = days + 719468;
+  const era = Math.floor(z / 146097);
+  const doe = z - era * 146097;
+  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365);
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+  const mp = Math.floor((5 * doy + 2) / 153);
+  const d = doy - Math.floor((153 * mp + 2) / 5) + 1;
+  const m = mp < 10 ? mp + 3 : mp - 9;
+  const y = yoe + era * 400 + (m <= 2 ? 1 : 0);
+  return String(y).padStart(4, '0') + '-' + PAD2[m] + '-' + PAD2[d] + 'T';
+}
+
+/** ISO-8601 UTC with milliseconds (`Date#toISOString` format), or null for NaN / out-of-range times. */
+let lastIsoMs = NaN;
+let lastIso = '';
+
 export function toIso(ms: number): string | null {
+  if (ms === lastIsoMs) return lastIso;
+  const iso = formatIso(ms);
+  if (iso !== null) {
+    lastIsoMs = ms;
+    lastIso = iso;
+  }
+  return iso;
+}
+
+let cachedMinute = NaN;
+let cachedMinutePrefix = '';
+
+function formatIso(ms: number): string | null {
   if (!Number.isFinite(ms) || ms < -62_135_596_800_000 || ms > 253_402_300_799_999) return null;
-  return new Date(ms).toISOString();
+  // Formatting by hand with a per-minute prefix cache: toISOString dominated the parse profile.
+  if (ms < 0) return new Date(ms).toISOString();
+  const whole = Math.floor(ms);
+  const minute = Math.floor(whole / 60_000);
+  if (minute !== cachedMinute) {
+    const days = Math.floor(minute / 1440);
+    const inDay = minute - days * 1440;
+    if (days !== cachedDay) {
+      cachedDay = days;
+      cachedPrefix = datePrefix(days);
+    }
+    cachedMinute = minute;
+    cachedMinutePrefix = cachedPrefix + PAD2[Math.floor(inDay / 60)] + ':' + PAD2[inDay % 60] + ':';
+  }
+  const rest = whole - minute * 60_000;
+  const sec = Math.floor(rest / 1000);
+  return cachedMinutePrefix + PAD2[sec] + '.' + PAD3[rest - sec * 1000] + 'Z';
 }
 
 export function isDigit(c: number): boolean {
@@ -231,7 +298,33 @@ export function parseIsoAt(s: string, at: number, tz: string, allowSpace: boolea
  * RFC3164 `Mmm dd hh:mm:ss` (also `Mmm  d`, optional `.frac`, optional year `Mmm dd yyyy hh:mm:ss`
  * as some devices send) at `at`. Year inferred around `refMs`, zone `tz`.
  */
+let bsdKey = '';
+let bsdTz = '';
+let bsdRefMs = NaN;
+let bsdResult: ParsedTime = { ms: 0, end: 0 };
+
 export function parseBsdTimeAt(s: string, at: number, tz: string, refMs: number): ParsedTime | null {
+  // Senders stamp many lines with the same second: remember the last header time.
+  if (
+    bsdKey !== '' &&
+    s.startsWith(bsdKey, at) &&
+    s.charCodeAt(at + bsdKey.length) === 32 &&
+    tz === bsdTz &&
+    Math.abs(refMs - bsdRefMs) < 3_600_000
+  ) {
+    return { ms: bsdResult.ms, end: at + bsdKey.length };
+  }
+  const r = parseBsdTimeUncached(s, at, tz, refMs);
+  if (r !== null) {
+    bsdKey = s.slice(at, r.end);
+    bsdTz = tz;
+    bsdRefMs = refMs;
+    bsdResult = { ms: r.ms, end: r.end - at };
+  }
+  return r;
+}
+
+function parseBsdTimeUncached(s: string, at: number, tz: string, refMs: number): ParsedTime | null {
   const month = monthIndex(s, at);
   if (month < 0 || s.charCodeAt(at + 3) !== 32) return null;
   let i = at + 4;

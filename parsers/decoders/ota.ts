@@ -10,7 +10,7 @@ const SIGS = /local signature:\s*(\S+)\s+remote signature:\s*(\S+)/i;
 
 export const otaDecoder: Decoder = {
   name: 'ota_check',
-  contains: [REQUIRED, NOT_REQUIRED],
+  tags: ['SlnkOTA', 'OTAHandler'],
   decode(message) {
     const required = message.includes(REQUIRED);
     if (!required && !message.includes(NOT_REQUIRED)) return null;

@@ -5,24 +5,35 @@
 import type { EventInfo } from '../../core/record.js';
 import type { Decoder } from './index.js';
 
+/** The tags the guide lists for SIP ("SlnkSipService", "Slnk_Sip", "SipService"). */
+const SIP_TAGS = ['SipService', 'SlnkSipService', 'Slnk_Sip'];
 const STATE_CHANGE = 'call state change:';
 const KEYS = new Set(['cid', 'cstate', 'mstate', 'respCode']);
 
 export const sipCallStateDecoder: Decoder = {
   name: 'sip_call_state',
-  contains: [STATE_CHANGE],
+  tags: SIP_TAGS,
   decode(message) {
     const at = message.indexOf(STATE_CHANGE);
+    if (at < 0) return null;
     const event: EventInfo = { type: 'sip_call_state' };
     let found = 0;
-    for (const pair of message.slice(at + STATE_CHANGE.length).trim().split(/\s+/)) {
-      const eq = pair.indexOf('=');
-      if (eq <= 0) continue;
-      const key = pair.slice(0, eq);
-      if (!KEYS.has(key)) continue;
-      const value = pair.slice(eq + 1);
-      event[key] = key === 'cid' || key === 'respCode' ? (/^-?\d+$/.test(value) ? Number(value) : value) : value;
-      found++;
+    let i = at + STATE_CHANGE.length;
+    while (i < message.length) {
+      while (message.charCodeAt(i) === 32) i++;
+      let end = message.indexOf(' ', i);
+      if (end < 0) end = message.length;
+      const eq = message.indexOf('=', i);
+      if (eq > i && eq < end) {
+        const key = message.slice(i, eq);
+        if (KEYS.has(key)) {
+          const value = message.slice(eq + 1, end);
+          const n = Number(value);
+          event[key] = (key === 'cid' || key === 'respCode') && value !== '' && Number.isInteger(n) ? n : value;
+          found++;
+        }
+      }
+      i = end + 1;
     }
     return found > 0 ? { event } : null;
   },
@@ -32,9 +43,11 @@ const PLACE_CALL = 'placeCall to ';
 
 export const sipPlaceCallDecoder: Decoder = {
   name: 'sip_place_call',
-  contains: [PLACE_CALL],
+  tags: SIP_TAGS,
   decode(message) {
-    const to = message.slice(message.indexOf(PLACE_CALL) + PLACE_CALL.length).trim().split(/\s+/)[0];
+    const at = message.indexOf(PLACE_CALL);
+    if (at < 0) return null;
+    const to = message.slice(at + PLACE_CALL.length).trim().split(/\s+/)[0];
     if (to === undefined || to === '') return null;
     return { event: { type: 'sip_place_call', to } };
   },

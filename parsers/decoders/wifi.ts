@@ -11,7 +11,7 @@ const REASON = /reason=(\d+)/;
 
 export const wifiHandshakeDecoder: Decoder = {
   name: 'wifi_handshake_failed',
-  contains: ['4-Way Handshake failed', 'reason=15'],
+  tags: ['wpa_supplicant', 'WifiStateMachine'],
   decode(message) {
     if (!message.includes('4-Way Handshake failed') && !message.includes('CTRL-EVENT-DISCONNECTED')) return null;
     const bssid = BSSID.exec(message)?.[1];
