@@ -1,0 +1,290 @@
+// The ClickHouse sink: takes the oldest sealed WAL segment, inserts its rows, and deletes the
+// segment only after the insert resolved. Retry rules follow vector's ClickHouse sink: an
+// unavailable store (network, 5xx, anything unexpected) is retried with capped exponential
+// backoff and jitter, never dropping the segment; data the store refuses is not retried forever:
+// the batch is split in halves (up to maxSplitDepth times) so good rows still land, and the rows
+// still refused go to the dead-letter directory.
+// The dedup token is the segment's file name (plus a split path), so a segment inserted again
+// after a crash between insert and delete is deduplicated by ClickHouse.
+
+import type { StoredRecord } from '../core/record.js';
+import type { Registry } from '../core/metrics.js';
+import { snippet, type Logger } from '../core/logger.js';
+import { HandlogError, errorMessage } from '../core/errors.js';
+import type { SealedSegment, SegmentContent, Wal } from './wal.js';
+
+/** The one store call the sink needs (store/ implements it). */
+export interface LogInserter {
+  /** Throws HandlogError('STORE_UNAVAILABLE') when retryable, HandlogError('STORE_REJECTED') for data the store refuses. */
+  insertLogs(rows: StoredRecord[], dedupToken: string): Promise<void>;
+}
+
+export interface SinkConfig {
+  /** First retry delay. Default 100 ms. */
+  retryBaseMs?: number;
+  /** Retry delay cap. Default 30 s. */
+  retryMaxMs?: number;
+  /** How many times a rejected batch is halved to isolate bad rows before dead-lettering. Default 2. */
+  maxSplitDepth?: number;
+  /** Segments inserted at once. Default 1. */
+  concurrency?: number;
+}
+
+export interface SinkDeps {
+  wal: Wal;
+  store: LogInserter;
+  metrics: Registry;
+  logger: Logger;
+  /** Jitter source, [0, 1). Default Math.random. */
+  random?: () => number;
+}
+
+export interface SinkError {
+  code: string;
+  message: string;
+  /** ISO-8601 time of the failure. */
+  at: string;
+}
+
+export interface SinkStatus {
+  /** False from a failed insert until the next insert the store answers. */
+  storeHealthy: boolean;
+  lastError: SinkError | null;
+  /** Failed attempts in a row for the batch being retried. */
+  consecutiveFailures: number;
+}
+
+export interface Sink {
+  /** Start the insert loop(s). Idempotent. */
+  start(): void;
+  readonly storeHealthy: boolean;
+  status(): SinkStatus;
+  /** Seal the open segment and wait until it and every older segment are inserted. False on timeout. */
+  flush(timeoutMs?: number): Promise<boolean>;
+  /** Stop taking segments and stop retrying; waits up to timeoutMs for an insert in flight. Segments not inserted stay on disk. */
+  close(timeoutMs?: number): Promise<void>;
+}
+
+/** Thrown inside the loop when close() interrupts a backoff; never escapes the sink. */
+class SinkClosed extends Error {}
+
+type Attempt = { ok: true } | { ok: false; error: HandlogError };
+
+const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+export function createSink(config: SinkConfig, deps: SinkDeps): Sink {
+  const retryBaseMs = config.retryBaseMs ?? 100;
+  const retryMaxMs = config.retryMaxMs ?? 30_000;
+  const maxSplitDepth = config.maxSplitDepth ?? 2;
+  const concurrency = Math.max(1, config.concurrency ?? 1);
+  const random = deps.random ?? Math.random;
+  const { wal, store } = deps;
+  const log = deps.logger.child({ component: 'sink' });
+  const m = deps.metrics;
+  const insertedRows = m.counter('handlog_inserted_rows_total', 'Rows inserted into the store');
+  const batches = m.counter('handlog_insert_batches_total', 'Insert attempts by result (ok, retry, rejected)');
+  const latency = m.histogram('handlog_insert_latency_seconds', 'Duration of insert calls', LATENCY_BUCKETS);
+
+  let storeHealthy = true;
+  let lastError: SinkError | null = null;
+  let consecutiveFailures = 0;
+  let started = false;
+  let closing = false;
+  let workers: Promise<void>[] = [];
+  const sleepers = new Set<() => void>();
+  let signalClosed: () => void = () => undefined;
+  const closedPromise = new Promise<void>((r) => (signalClosed = r));
+
+  function recordFailure(e: unknown): void {
+    const code = e instanceof HandlogError ? e.code : 'INTERNAL';
+    lastError = { code, message: snippet(errorMessage(e), 200), at: new Date().toISOString() };
+    consecutiveFailures++;
+  }
+
+  async function backoff(attempt: number): Promise<void> {
+    const delay = Math.min(retryMaxMs, retryBaseMs * 2 ** Math.min(attempt, 30));
+    // Equal jitter: at least half the delay, so a fleet of restarts does not hammer in step.
+    const ms = delay / 2 + random() * (delay / 2);
+    await sleep(ms);
+  }
+
+  function sleep(ms: number): Promise<void> {
+    if (closing) return Promise.reject(new SinkClosed());
+    return new Promise<void>((resolve, reject) => {
+      const wakeUp = (): void => {
+        clearTimeout(timer);
+        sleepers.delete(wakeUp);
+        reject(new SinkClosed());
+      };
+      const timer = setTimeout(() => {
+        sleepers.delete(wakeUp);
+        resolve();
+      }, ms);
+      sleepers.add(wakeUp);
+    });
+  }
+
+  /** One batch until the store answers: ok, or rejected. Unavailable (or unexpected) errors are retried forever. */
+  async function insertWithRetry(rows: StoredRecord[], token: string): Promise<Attempt> {
+    for (let attempt = 0; ; attempt++) {
+      const t0 = performance.now();
+      try {
+        await store.insertLogs(rows, token);
+        latency.observe((performance.now() - t0) / 1000);
+        batches.inc({ result: 'ok' });
+        insertedRows.inc({}, rows.length);
+        if (!storeHealthy) log.info('store reachable again', { after_attempts: attempt });
+        storeHealthy = true;
+        consecutiveFailures = 0;
+        return { ok: true };
+      } catch (e: unknown) {
+        latency.observe((performance.now() - t0) / 1000);
+        if (e instanceof HandlogError && e.code === 'STORE_REJECTED') {
+          batches.inc({ result: 'rejected' });
+          storeHealthy = true;
+          consecutiveFailures = 0;
+          lastError = { code: e.code, message: snippet(e.message, 200), at: new Date().toISOString() };
+          return { ok: false, error: e };
+        }
+        batches.inc({ result: 'retry' });
+        recordFailure(e);
+        if (storeHealthy) log.warn('insert failed; retrying with backoff', { error: snippet(errorMessage(e)), rows: rows.length });
+        else log.debug('insert retry failed', { attempt, error: snippet(errorMessage(e)) });
+        storeHealthy = false;
+        await backoff(attempt);
+      }
+    }
+  }
+
+  /** Insert rows, halving refused batches to isolate bad rows; refused rows are collected in `refused`. */
+  async function insertPart(
+    rows: StoredRecord[],
+    token: string,
+    depth: number,
+    refused: { rows: StoredRecord[]; errors: HandlogError[] },
+  ): Promise<void> {
+    const r = await insertWithRetry(rows, token);
+    if (r.ok) return;
+    if (depth < maxSplitDepth && rows.length > 1) {
+      const mid = Math.ceil(rows.length / 2);
+      // Deterministic split and token: a re-run after a crash produces the same parts, so parts
+      // that landed before the crash are deduplicated.
+      await insertPart(rows.slice(0, mid), `${token}/0`, depth + 1, refused);
+      await insertPart(rows.slice(mid), `${token}/1`, depth + 1, refused);
+      return;
+    }
+    for (const row of rows) refused.rows.push(row);
+    refused.errors.push(r.error);
+  }
+
+  /** Retry a WAL file operation (read, delete, move) until it works or the sink closes. */
+  async function walIo<T>(what: string, seg: SealedSegment, fn: () => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await fn();
+      } catch (e: unknown) {
+        log.error(`WAL ${what} failed; retrying`, { segment: seg.name, error: errorMessage(e) });
+        await backoff(attempt);
+      }
+    }
+  }
+
+  async function processSegment(seg: SealedSegment): Promise<void> {
+    let content: SegmentContent;
+    try {
+      content = await wal.read(seg);
+    } catch (e: unknown) {
+      if (e instanceof HandlogError && isErrno(e.cause, 'ENOENT')) {
+        log.error('WAL segment vanished before insert', { segment: seg.name, rows: seg.rows });
+        await wal.ack(seg);
+        return;
+      }
+      content = await walIo('read', seg, () => wal.read(seg));
+    }
+    const refused = { rows: [] as StoredRecord[], errors: [] as HandlogError[] };
+    if (content.rows.length > 0) await insertPart(content.rows, seg.name, 0, refused);
+    if (refused.rows.length === 0 && content.badLines.length === 0) {
+      await walIo('delete', seg, () => wal.ack(seg));
+      return;
+    }
+    const whole = refused.rows.length === content.rows.length;
+    const first = refused.errors[0];
+    const reason = {
+      code: first ? first.code : 'WAL_IO',
+      message: first
+        ? refused.errors.map((e) => e.message).join('\n')
+        : `${content.badLines.length} unparseable line(s) in WAL segment`,
+      rows: refused.rows.length + content.badLines.length,
+    };
+    log.error('dead-lettering rows the store refused', {
+      segment: seg.name,
+      rows: reason.rows,
+      inserted: content.rows.length - refused.rows.length,
+      error: snippet(reason.message),
+    });
+    await walIo('dead-letter', seg, () =>
+      wal.deadLetter(seg, reason, whole ? undefined : { rows: refused.rows, badLines: content.badLines }),
+    );
+  }
+
+  async function worker(): Promise<void> {
+    while (!closing) {
+      const seg = wal.take();
+      if (!seg) {
+        await Promise.race([wal.waitForSegment(), closedPromise]);
+        continue;
+      }
+      try {
+        await processSegment(seg);
+      } catch (e: unknown) {
+        if (e instanceof SinkClosed) return;
+        // Only a bug lands here; the segment stays on disk and is inserted after a restart.
+        log.error('sink loop error', { segment: seg.name, error: errorMessage(e) });
+      }
+    }
+  }
+
+  return {
+    start() {
+      if (started || closing) return;
+      started = true;
+      workers = Array.from({ length: concurrency }, () => worker());
+    },
+
+    get storeHealthy() {
+      return storeHealthy;
+    },
+
+    status() {
+      return { storeHealthy, lastError, consecutiveFailures };
+    },
+
+    async flush(timeoutMs = 30_000) {
+      const target = wal.seal();
+      const deadline = Date.now() + timeoutMs;
+      while (wal.hasSegmentsUpTo(target)) {
+        if (Date.now() >= deadline) {
+          log.warn('flush timed out; segments stay in the WAL', { depth: wal.depth() });
+          return false;
+        }
+        await new Promise<void>((r) => setTimeout(r, 10));
+      }
+      return true;
+    },
+
+    async close(timeoutMs = 5_000) {
+      if (closing) return;
+      closing = true;
+      signalClosed();
+      for (const wakeUp of [...sleepers]) wakeUp();
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<void>((r) => (timer = setTimeout(r, timeoutMs)));
+      await Promise.race([Promise.all(workers), timeout]);
+      clearTimeout(timer);
+    },
+  };
+}
+
+function isErrno(e: unknown, code: string): boolean {
+  return typeof e === 'object' && e !== null && (e as { code?: unknown }).code === code;
+}
