@@ -39,7 +39,8 @@ export function normalizeMac(s: string, start = 0, end = s.length): string | nul
     groups = 3;
   } else return null;
   const sep = s.charCodeAt(start + step - 1);
-  if (sep !== 58 && sep !== 45 && sep !== 46 && sep !== 32) return null;
+  // Octets take `:` or `-`; Cisco's quads take `.`.
+  if (step === 3 ? sep !== 58 && sep !== 45 : sep !== 46) return null;
   let out = '';
   for (let g = 0; g < groups; g++) {
     const at = start + g * step;
