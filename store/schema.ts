@@ -1,0 +1,384 @@
+// The storage shape: DDL as ordered, versioned migrations recorded in `schema_migrations`, and the
+// mapping from a StoredRecord to a `logs` row. Queries live in queries.ts, the client in client.ts.
+//
+// `logs` design (DESIGN.md §2, §4):
+// - PARTITION BY day of `received_at`, TTL `received_at + N days` with ttl_only_drop_parts: retention
+//   counts from receipt (an old capture stays N days after its import) and expires whole partitions.
+// - ORDER BY (mac, time): "one handset, newest first" reads a few granules. A `_part_offset`
+//   projection ordered by (tag, time) is a secondary index for tag queries; minmax on `time` prunes
+//   range queries and the newest-first top-K; minmax on severity; bloom filter on id for getLog.
+// - message: a `text` index (ClickHouse ≥ 26.2) lower-cased by its preprocessor so ILIKE uses it;
+//   servers that refuse it get an ngrambf_v1 index on lowerUTF8(message) (decided at migration time,
+//   queries.ts asks system.data_skipping_indices which one exists).
+// - mac, tag, host are plain (non-Nullable) LowCardinality strings so they can sit in keys and
+//   indexes: '' stores "unknown" and reads back as null. parse_error and event_json: '' = absent.
+// - Device summaries are kept by materialized views at insert time, never by scanning logs:
+//   `devices` (AggregatingMergeTree, argMax over time of non-null values) and
+//   `device_errors_hourly` (SummingMergeTree of severity <= 3 per MAC and hour).
+// - Every table fed by an insert carries non_replicated_deduplication_window, because with
+//   deduplicate_blocks_in_dependent_materialized_views a retried insert (same token) must be
+//   dropped in the views' targets too, or the summaries would count a retried batch twice.
+
+import type { StoredRecord } from '../core/record.js';
+import { HandlogError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+
+/** Insert blocks remembered per table for insert_deduplication_token (a WAL retry comes soon after). */
+export const DEDUP_WINDOW_BLOCKS = 10_000;
+
+/** Runs one DDL statement; `settings` are per-statement server settings (server mode only). */
+export type ExecDdl = (sql: string, settings?: Record<string, number>) => Promise<void>;
+
+export interface MigrationContext {
+  readonly exec: ExecDdl;
+  readonly retentionDays: number;
+  readonly logger: Logger;
+  /** Whether a failure is the server refusing the statement (as opposed to being unreachable). */
+  readonly isRefusal: (e: unknown) => boolean;
+}
+
+export interface Migration {
+  readonly version: number;
+  readonly name: string;
+  /** Idempotent (IF NOT EXISTS) so that two processes migrating at once both succeed; returns a note. */
+  readonly up: (ctx: MigrationContext) => Promise<string>;
+}
+
+export const MESSAGE_INDEX_NAME = 'idx_message';
+
+const TEXT_INDEX = `INDEX ${MESSAGE_INDEX_NAME} message TYPE text(tokenizer = splitByNonAlpha, preprocessor = lower(message))`;
+const NGRAM_INDEX = `INDEX ${MESSAGE_INDEX_NAME} lowerUTF8(message) TYPE ngrambf_v1(3, 16384, 3, 0) GRANULARITY 1`;
+const TAG_PROJECTION = 'PROJECTION by_tag (SELECT _part_offset ORDER BY tag, time)';
+const TAG_BLOOM = 'INDEX idx_tag tag TYPE bloom_filter(0.01) GRANULARITY 1';
+
+function logsDdl(retentionDays: number, messageIndex: string, tagIndex: string): string {
+  return `CREATE TABLE IF NOT EXISTS logs
+(
+    id UUID,
+    time DateTime64(3, 'UTC') CODEC(DoubleDelta, ZSTD(1)),
+    received_at DateTime64(3, 'UTC') CODEC(Delta, ZSTD(1)),
+    syslog_time Nullable(DateTime64(3, 'UTC')) CODEC(Delta, ZSTD(1)),
+    device_time Nullable(DateTime64(3, 'UTC')) CODEC(Delta, ZSTD(1)),
+    format LowCardinality(String),
+    transport LowCardinality(String),
+    source_ip LowCardinality(String),
+    session LowCardinality(String),
+    facility Nullable(UInt8),
+    severity Nullable(UInt8),
+    severity_name LowCardinality(Nullable(String)),
+    host LowCardinality(String),
+    tag LowCardinality(String),
+    pid Nullable(UInt32),
+    tid Nullable(UInt32),
+    mac LowCardinality(String),
+    uptime_ms Nullable(Int64),
+    missed_events Nullable(UInt32),
+    message String CODEC(ZSTD(3)),
+    battery_level_pct Nullable(Float64),
+    battery_voltage_mv Nullable(Int32),
+    battery_temperature_c Nullable(Float64),
+    battery_status Nullable(UInt8),
+    battery_health Nullable(UInt8),
+    battery_present Nullable(Bool),
+    battery_plugged Nullable(UInt8),
+    battery_technology LowCardinality(Nullable(String)),
+    event_json String CODEC(ZSTD(3)),
+    event_type LowCardinality(String) MATERIALIZED JSONExtractString(event_json, 'type'),
+    parse_error String CODEC(ZSTD(3)),
+    raw String CODEC(ZSTD(3)),
+    INDEX idx_time time TYPE minmax GRANULARITY 1,
+    INDEX idx_severity severity TYPE minmax GRANULARITY 1,
+    INDEX idx_id id TYPE bloom_filter(0.001) GRANULARITY 1,
+    INDEX idx_host host TYPE bloom_filter(0.01) GRANULARITY 1,
+    INDEX idx_session session TYPE bloom_filter(0.01) GRANULARITY 1,
+    ${messageIndex},
+    ${tagIndex}
+)
+ENGINE = MergeTree
+PARTITION BY toYYYYMMDD(received_at)
+ORDER BY (mac, time)
+TTL received_at + toIntervalDay(${retentionDays})
+SETTINGS ttl_only_drop_parts = 1, non_replicated_deduplication_window = ${DEDUP_WINDOW_BLOCKS}`;
+}
+
+async function createLogs(ctx: MigrationContext): Promise<string> {
+  // Newest engines first; each fallback only when the server refuses the statement itself.
+  const variants: { note: string; message: string; tag: string; settings?: Record<string, number> }[] = [
+    { note: 'message: text index; tag: _part_offset projection', message: TEXT_INDEX, tag: TAG_PROJECTION },
+    {
+      note: 'message: text index (experimental setting); tag: _part_offset projection',
+      message: TEXT_INDEX,
+      tag: TAG_PROJECTION,
+      settings: { allow_experimental_full_text_index: 1 },
+    },
+    { note: 'message: ngrambf_v1 fallback; tag: _part_offset projection', message: NGRAM_INDEX, tag: TAG_PROJECTION },
+    { note: 'message: ngrambf_v1 fallback; tag: bloom_filter fallback', message: NGRAM_INDEX, tag: TAG_BLOOM },
+  ];
+  let last: unknown;
+  for (const v of variants) {
+    try {
+      await ctx.exec(logsDdl(ctx.retentionDays, v.message, v.tag), v.settings);
+      return v.note;
+    } catch (e: unknown) {
+      if (!ctx.isRefusal(e)) throw e;
+      last = e;
+      ctx.logger.warn('logs table variant refused, trying the next one', { variant: v.note, error: String(e) });
+    }
+  }
+  throw last;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  { version: 1, name: 'logs table', up: createLogs },
+  {
+    version: 2,
+    name: 'devices summary kept by a materialized view',
+    up: async (ctx) => {
+      // argMax skips NULL arguments, so each battery field is the newest *reported* value.
+      await ctx.exec(`CREATE TABLE IF NOT EXISTS devices
+(
+    mac String,
+    first_seen SimpleAggregateFunction(min, DateTime64(3, 'UTC')),
+    last_seen SimpleAggregateFunction(max, DateTime64(3, 'UTC')),
+    last_received_at SimpleAggregateFunction(max, DateTime64(3, 'UTC')),
+    messages SimpleAggregateFunction(sum, UInt64),
+    source_ip AggregateFunction(argMax, String, DateTime64(3, 'UTC')),
+    host AggregateFunction(argMax, Nullable(String), DateTime64(3, 'UTC')),
+    tag AggregateFunction(argMax, Nullable(String), DateTime64(3, 'UTC')),
+    battery_time SimpleAggregateFunction(max, Nullable(DateTime64(3, 'UTC'))),
+    battery_level_pct AggregateFunction(argMax, Nullable(Float64), DateTime64(3, 'UTC')),
+    battery_voltage_mv AggregateFunction(argMax, Nullable(Int32), DateTime64(3, 'UTC')),
+    battery_temperature_c AggregateFunction(argMax, Nullable(Float64), DateTime64(3, 'UTC')),
+    battery_status AggregateFunction(argMax, Nullable(UInt8), DateTime64(3, 'UTC')),
+    battery_health AggregateFunction(argMax, Nullable(UInt8), DateTime64(3, 'UTC')),
+    battery_plugged AggregateFunction(argMax, Nullable(UInt8), DateTime64(3, 'UTC'))
+)
+ENGINE = AggregatingMergeTree
+ORDER BY mac
+SETTINGS non_replicated_deduplication_window = ${DEDUP_WINDOW_BLOCKS}`);
+      await ctx.exec(`CREATE MATERIALIZED VIEW IF NOT EXISTS devices_mv TO devices AS
+SELECT
+    CAST(l.mac AS String) AS mac,
+    min(l.time) AS first_seen,
+    max(l.time) AS last_seen,
+    max(l.received_at) AS last_received_at,
+    toUInt64(count()) AS messages,
+    argMaxState(CAST(l.source_ip AS String), l.time) AS source_ip,
+    argMaxState(CAST(nullIf(l.host, '') AS Nullable(String)), l.time) AS host,
+    argMaxState(CAST(nullIf(l.tag, '') AS Nullable(String)), l.time) AS tag,
+    maxIf(CAST(l.time AS Nullable(DateTime64(3, 'UTC'))), l.battery_level_pct IS NOT NULL OR l.battery_status IS NOT NULL OR l.battery_temperature_c IS NOT NULL) AS battery_time,
+    argMaxState(l.battery_level_pct, l.time) AS battery_level_pct,
+    argMaxState(l.battery_voltage_mv, l.time) AS battery_voltage_mv,
+    argMaxState(l.battery_temperature_c, l.time) AS battery_temperature_c,
+    argMaxState(l.battery_status, l.time) AS battery_status,
+    argMaxState(l.battery_health, l.time) AS battery_health,
+    argMaxState(l.battery_plugged, l.time) AS battery_plugged
+FROM logs AS l
+WHERE l.mac != ''
+GROUP BY mac`);
+      return 'devices + devices_mv';
+    },
+  },
+  {
+    version: 3,
+    name: 'errors per device and hour kept by a materialized view',
+    up: async (ctx) => {
+      await ctx.exec(`CREATE TABLE IF NOT EXISTS device_errors_hourly
+(
+    mac String,
+    hour DateTime('UTC') CODEC(DoubleDelta, ZSTD(1)),
+    errors UInt64,
+    fatal UInt64
+)
+ENGINE = SummingMergeTree
+PARTITION BY toYYYYMM(hour)
+ORDER BY (mac, hour)
+TTL hour + toIntervalDay(${ctx.retentionDays})
+SETTINGS non_replicated_deduplication_window = ${DEDUP_WINDOW_BLOCKS}`);
+      await ctx.exec(`CREATE MATERIALIZED VIEW IF NOT EXISTS device_errors_hourly_mv TO device_errors_hourly AS
+SELECT
+    CAST(l.mac AS String) AS mac,
+    toStartOfHour(l.time) AS hour,
+    toUInt64(count()) AS errors,
+    toUInt64(countIf(l.severity = 0)) AS fatal
+FROM logs AS l
+WHERE l.mac != '' AND l.severity <= 3
+GROUP BY mac, hour`);
+      return 'device_errors_hourly + device_errors_hourly_mv';
+    },
+  },
+];
+
+const MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS schema_migrations
+(
+    version UInt32,
+    name String,
+    note String,
+    applied_at DateTime64(3, 'UTC')
+)
+ENGINE = ReplacingMergeTree(applied_at)
+ORDER BY version`;
+
+/** Tables whose TTL follows --retention-days, and the column each TTL counts from. */
+const TTL_TABLES: readonly { table: string; column: string }[] = [
+  { table: 'logs', column: 'received_at' },
+  { table: 'device_errors_hourly', column: 'hour' },
+];
+
+export interface QueryRunner {
+  /** Runs a SELECT with query parameters and returns its rows (JSONEachRow). */
+  select<T>(sql: string, params?: Record<string, unknown>): Promise<T[]>;
+  /** Runs a statement with query parameters and no result set. */
+  command(sql: string, params: Record<string, unknown>): Promise<void>;
+}
+
+export function validateRetentionDays(days: number): number {
+  if (!Number.isInteger(days) || days < 1 || days > 36_500) {
+    throw new HandlogError('CONFIG_INVALID', `retention days must be an integer from 1 to 36500, got ${days}`);
+  }
+  return days;
+}
+
+/** Applies pending migrations in version order, then brings TTLs in line with retentionDays. */
+export async function runMigrations(ctx: MigrationContext & QueryRunner): Promise<{ applied: number[] }> {
+  validateRetentionDays(ctx.retentionDays);
+  await ctx.exec(MIGRATIONS_TABLE);
+  const done = new Set(
+    (await ctx.select<{ version: number | string }>('SELECT DISTINCT version FROM schema_migrations')).map((r) =>
+      Number(r.version),
+    ),
+  );
+  const applied: number[] = [];
+  for (const m of MIGRATIONS) {
+    if (done.has(m.version)) continue;
+    const note = await m.up(ctx);
+    await ctx.command(
+      `INSERT INTO schema_migrations (version, name, note, applied_at)
+       SELECT {version:UInt32}, {name:String}, {note:String}, now64(3, 'UTC')`,
+      { version: m.version, name: m.name, note },
+    );
+    ctx.logger.info('migration applied', { version: m.version, name: m.name, note });
+    applied.push(m.version);
+  }
+  await applyRetention(ctx);
+  return { applied };
+}
+
+/** ALTER … MODIFY TTL only when the configured retention differs from the table's. */
+async function applyRetention(ctx: MigrationContext & QueryRunner): Promise<void> {
+  for (const { table, column } of TTL_TABLES) {
+    const rows = await ctx.select<{ engine_full: string }>(
+      'SELECT engine_full FROM system.tables WHERE database = currentDatabase() AND name = {table:String}',
+      { table },
+    );
+    const current = /TTL\s+\w+\s*\+\s*toIntervalDay\((\d+)\)/.exec(rows[0]?.engine_full ?? '')?.[1];
+    if (current !== undefined && Number(current) === ctx.retentionDays) continue;
+    // retentionDays is a validated integer and the names come from the list above: no user text here.
+    await ctx.exec(`ALTER TABLE ${table} MODIFY TTL ${column} + toIntervalDay(${ctx.retentionDays})`);
+    ctx.logger.info('retention changed', { table, from_days: current ?? null, to_days: ctx.retentionDays });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// StoredRecord → logs row
+
+/** Columns written by insertLogs, in the order of each JSONCompactEachRow array. */
+export const LOG_COLUMNS = [
+  'id', 'time', 'received_at', 'syslog_time', 'device_time', 'format', 'transport', 'source_ip', 'session',
+  'facility', 'severity', 'severity_name', 'host', 'tag', 'pid', 'tid', 'mac', 'uptime_ms', 'missed_events',
+  'message', 'battery_level_pct', 'battery_voltage_mv', 'battery_temperature_c', 'battery_status',
+  'battery_health', 'battery_present', 'battery_plugged', 'battery_technology', 'event_json', 'parse_error', 'raw',
+] as const;
+export type LogColumn = (typeof LOG_COLUMNS)[number];
+export type LogRow = Record<LogColumn, string | number | boolean | null>;
+
+function bad(rec: StoredRecord, index: number, field: string, why: string): HandlogError {
+  return new HandlogError('STORE_REJECTED', `row ${index} (id ${String(rec.id)}): ${field} ${why}`);
+}
+
+const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})$/;
+const CANONICAL = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})\.\d{3}Z$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const MIN_MS = Date.UTC(1900, 0, 1);
+const MAX_MS = Date.UTC(2299, 11, 31, 23, 59, 59, 999);
+
+/** ISO-8601 with a zone → ClickHouse DateTime64(3) text in UTC ('YYYY-MM-DD hh:mm:ss.sss'). */
+export function isoToCh(iso: string): string | null {
+  // Fast path for Date#toISOString() output, which is what parsers emit: slicing, no Date objects.
+  const m = CANONICAL.exec(iso);
+  if (m !== null) {
+    const [y, mo, d, h, mi, sec] = [m[1], m[2], m[3], m[4], m[5], m[6]].map(Number) as [number, number, number, number, number, number];
+    const days = mo === 2 ? (y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0) ? 29 : 28) : [4, 6, 9, 11].includes(mo) ? 30 : 31;
+    if (y < 1900 || y > 2299 || mo < 1 || mo > 12 || d < 1 || d > days || h > 23 || mi > 59 || sec > 59) return null;
+    return `${iso.slice(0, 10)} ${iso.slice(11, 23)}`;
+  }
+  if (!ISO.test(iso)) return null;
+  const ms = Date.parse(iso);
+  if (!Number.isFinite(ms) || ms < MIN_MS || ms > MAX_MS) return null;
+  const s = new Date(ms).toISOString();
+  return `${s.slice(0, 10)} ${s.slice(11, 23)}`;
+}
+
+/**
+ * Maps a record to its row, or throws STORE_REJECTED naming the row and field when a value cannot be
+ * stored (the raw line is part of every record, so a parser bug is visible, never silently altered).
+ */
+export function toLogRow(rec: StoredRecord, index: number): LogRow {
+  const time = (field: string, v: string | null | undefined, nullable: boolean): string | null => {
+    if (v === null || v === undefined) {
+      if (nullable) return null;
+      throw bad(rec, index, field, 'is missing');
+    }
+    const t = typeof v === 'string' ? isoToCh(v) : null;
+    if (t === null) throw bad(rec, index, field, `is not an ISO-8601 time from 1900 to 2299: ${JSON.stringify(v)}`);
+    return t;
+  };
+  const int = (field: string, v: number | null | undefined, min: number, max: number): number | null => {
+    if (v === null || v === undefined) return null;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+      throw bad(rec, index, field, `must be an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
+    }
+    return v;
+  };
+  const real = (field: string, v: number | null | undefined): number | null => {
+    if (v === null || v === undefined) return null;
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw bad(rec, index, field, `must be a finite number`);
+    return v;
+  };
+  const str = (v: string | null | undefined): string => (typeof v === 'string' ? v : '');
+  if (typeof rec.id !== 'string' || !UUID.test(rec.id)) throw bad(rec, index, 'id', 'is not a UUID');
+  const b = rec.battery;
+  return {
+    id: rec.id,
+    time: time('time', rec.time, false),
+    received_at: time('received_at', rec.received_at, false),
+    syslog_time: time('syslog_time', rec.syslog_time, true),
+    device_time: time('device_time', rec.device_time, true),
+    format: str(rec.format),
+    transport: str(rec.transport),
+    source_ip: str(rec.source_ip),
+    session: str(rec.session),
+    facility: int('facility', rec.facility, 0, 255),
+    severity: int('severity', rec.severity, 0, 255),
+    severity_name: rec.severity_name ?? null,
+    host: str(rec.host),
+    tag: str(rec.tag),
+    pid: int('pid', rec.pid, 0, 4_294_967_295),
+    tid: int('tid', rec.tid, 0, 4_294_967_295),
+    mac: str(rec.mac),
+    uptime_ms: int('uptime_ms', rec.uptime_ms, Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER),
+    missed_events: int('missed_events', rec.missed_events, 0, 4_294_967_295),
+    message: str(rec.message),
+    battery_level_pct: real('battery.level_pct', b?.level_pct),
+    battery_voltage_mv: int('battery.voltage_mv', b?.voltage_mv, -2_147_483_648, 2_147_483_647),
+    battery_temperature_c: real('battery.temperature_c', b?.temperature_c),
+    battery_status: int('battery.status', b?.status, 0, 255),
+    battery_health: int('battery.health', b?.health, 0, 255),
+    battery_present: typeof b?.present === 'boolean' ? b.present : null,
+    battery_plugged: int('battery.plugged', b?.plugged, 0, 255),
+    battery_technology: b?.technology ?? null,
+    event_json: rec.event === undefined ? '' : JSON.stringify(rec.event),
+    parse_error: str(rec.parse_error),
+    raw: str(rec.raw),
+  };
+}
