@@ -1,5 +1,243 @@
-// Placeholder until the ingest issue lands: `handlog serve` is wired in by that work.
-export async function runServe(): Promise<number> {
-  process.stderr.write('handlog serve: not built yet\n');
-  return 1;
+// `handlog serve`: assembles listeners, pipeline, WAL, sink, store and the HTTP API, and owns the
+// process lifecycle (data-directory lock, SIGHUP certificate reload, graceful SIGTERM/SIGINT).
+
+import { serve as serveHttp, type ServerType } from '@hono/node-server';
+import fs from 'node:fs';
+import path from 'node:path';
+import { loadServeConfig, serveHelp, SERVE_OPTIONS, formatAddress, type ServeConfig } from '../core/config.js';
+import { errorMessage, HandlogError } from '../core/errors.js';
+import { createLogger, type Logger } from '../core/logger.js';
+import { Registry } from '../core/metrics.js';
+import { createPipeline, type Pipeline } from '../ingest/pipeline.js';
+import { createSink, type Sink } from '../ingest/sink.js';
+import { createWal, type Wal } from '../ingest/wal.js';
+import { startListeners, type Listeners } from '../ingest/listen.js';
+import { createApp, type HealthReport } from '../query-api/app.js';
+import { openStore, type Store } from '../store/client.js';
+import { parseCommandArgs } from './args.js';
+
+export interface Service {
+  config: Readonly<ServeConfig>;
+  store: Store;
+  wal: Wal;
+  sink: Sink;
+  pipeline: Pipeline;
+  metrics: Registry;
+  listeners: Listeners;
+  /** Bound addresses, e.g. { udp: '127.0.0.1:5514', http: '127.0.0.1:8080' } (port 0 resolved). */
+  addresses: Record<string, string | null>;
+  reloadCertificates(): void;
+  stop(): Promise<void>;
+}
+
+/** One process per data directory: the embedded engine and the WAL are not shareable. */
+function lockDataDir(dataDir: string, logger: Logger): () => void {
+  fs.mkdirSync(dataDir, { recursive: true });
+  const lockPath = path.join(dataDir, 'handlog.pid');
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      fs.writeFileSync(lockPath, String(process.pid), { flag: 'wx' });
+      return () => {
+        try {
+          if (fs.readFileSync(lockPath, 'utf8') === String(process.pid)) fs.unlinkSync(lockPath);
+        } catch {
+          // already gone
+        }
+      };
+    } catch (e: unknown) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      const pid = Number(fs.readFileSync(lockPath, 'utf8').trim());
+      let alive = false;
+      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid) {
+        try {
+          process.kill(pid, 0);
+          alive = true;
+        } catch (err: unknown) {
+          alive = (err as NodeJS.ErrnoException).code === 'EPERM';
+        }
+      }
+      if (alive) {
+        throw new HandlogError(
+          'CONFIG_INVALID',
+          `data directory ${path.resolve(dataDir)} is in use by handlog process ${pid}; stop it or use another --data`,
+        );
+      }
+      logger.warn('removing stale data directory lock', { pid });
+      fs.unlinkSync(lockPath);
+    }
+  }
+  throw new HandlogError('CONFIG_INVALID', `cannot lock data directory ${dataDir}`);
+}
+
+export async function startService(
+  config: Readonly<ServeConfig>,
+  opts: { logger?: Logger; env?: Readonly<Record<string, string | undefined>> } = {},
+): Promise<Service> {
+  const logger = opts.logger ?? createLogger({ level: config.logLevel });
+  const metrics = new Registry();
+  const dropped = metrics.counter('handlog_dropped_total', 'Messages, connections or rows dropped, by reason.');
+  const unlock = lockDataDir(config.dataDir, logger);
+  const cleanups: (() => Promise<void> | void)[] = [unlock];
+  try {
+    const store = await openStore({
+      dataDir: config.dataDir,
+      ...(config.clickhouseUrl === null ? {} : { clickhouseUrl: config.clickhouseUrl }),
+      retentionDays: config.retentionDays,
+      logger,
+      ...(opts.env === undefined ? {} : { env: opts.env }),
+    });
+    cleanups.unshift(() => store.close());
+
+    const wal = createWal(
+      { dir: path.join(config.dataDir, 'wal'), budgetBytes: config.walBudgetBytes, maxRows: config.batchMaxRows, maxAgeMs: config.batchMaxAgeMs },
+      { metrics, logger, dropped },
+    );
+    await wal.open();
+    cleanups.unshift(() => wal.close());
+    const sink = createSink({}, { wal, store, metrics, logger });
+
+    // In server mode the store may be down at start: keep accepting into the WAL and start
+    // inserting once migrations went through.
+    let migrated = store.mode === 'embedded';
+    let migrateError: string | null = null;
+    let stopping = false;
+    let retryTimer: NodeJS.Timeout | undefined;
+    const tryMigrate = async (delayMs: number): Promise<void> => {
+      if (stopping) return;
+      try {
+        await store.migrate();
+        migrated = true;
+        migrateError = null;
+        logger.info('store ready', { mode: store.mode });
+        sink.start();
+      } catch (e: unknown) {
+        migrateError = errorMessage(e);
+        logger.warn('store not ready; retrying', { err: migrateError, retry_ms: delayMs });
+        retryTimer = setTimeout(() => void tryMigrate(Math.min(delayMs * 2, 30_000)), delayMs);
+      }
+    };
+    if (migrated) sink.start();
+    else await tryMigrate(500);
+
+    const pipeline = createPipeline({ tz: config.tz }, { wal, metrics, logger, dropped });
+    const listeners = await startListeners(config, { onFrame: (f) => pipeline.ingest(f), metrics, logger, dropped });
+    cleanups.unshift(() => listeners.stop());
+    const offPressure = wal.onPressure((full) => {
+      logger.warn(full ? 'write-ahead log full: pausing TCP/TLS senders, dropping UDP' : 'write-ahead log has room again', {});
+      if (full) listeners.pause();
+      else listeners.resume();
+    });
+    cleanups.unshift(offPressure);
+
+    const health = async (): Promise<HealthReport> => {
+      const reachable = await store.ping().catch(() => false);
+      const d = wal.depth();
+      const s = sink.status();
+      const ok = reachable && migrated && s.storeHealthy && !wal.full;
+      return {
+        status: ok ? 'ok' : 'degraded',
+        store: { mode: store.mode, reachable, migrated, last_error: s.lastError?.message ?? migrateError },
+        wal: { ...d, full: wal.full },
+        listeners: listeners.addresses,
+      };
+    };
+    const app = createApp({ store, metrics, logger, health });
+    const httpServer = await new Promise<ServerType>((resolve, reject) => {
+      const srv = serveHttp({ fetch: app.fetch, hostname: config.http.host, port: config.http.port }, () => resolve(srv));
+      srv.once('error', (e: Error) =>
+        reject(new HandlogError('LISTEN_FAILED', `cannot listen for HTTP on ${formatAddress(config.http)}: ${e.message}`, { cause: e })),
+      );
+    });
+    cleanups.unshift(
+      () =>
+        new Promise<void>((resolve) => {
+          httpServer.close(() => resolve());
+          (httpServer as { closeAllConnections?: () => void }).closeAllConnections?.();
+        }),
+    );
+    const httpAddr = httpServer.address();
+    const addresses: Record<string, string | null> = {
+      ...listeners.addresses,
+      http: httpAddr !== null && typeof httpAddr === 'object' ? formatAddress({ host: httpAddr.address, port: httpAddr.port }) : null,
+    };
+    logger.info('handlog serving', { ...addresses, store: store.mode, data: path.resolve(config.dataDir) });
+
+    let stopped: Promise<void> | null = null;
+    const stop = (): Promise<void> => {
+      stopped ??= (async () => {
+        stopping = true;
+        if (retryTimer !== undefined) clearTimeout(retryTimer);
+        // Stop accepting first, then flush what was accepted, then close.
+        await listeners.stop().catch((e: unknown) => logger.warn('listener stop failed', { err: errorMessage(e) }));
+        if (migrated) {
+          const flushed = await sink.flush(10_000);
+          if (!flushed) logger.warn('shutdown: rows left in the write-ahead log will be inserted at next start', wal.depth() as unknown as Record<string, unknown>);
+        }
+        await sink.close();
+        for (const c of cleanups) {
+          try {
+            await c();
+          } catch (e: unknown) {
+            logger.warn('shutdown step failed', { err: errorMessage(e) });
+          }
+        }
+        logger.info('handlog stopped', {});
+      })();
+      return stopped;
+    };
+    return {
+      config,
+      store,
+      wal,
+      sink,
+      pipeline,
+      metrics,
+      listeners,
+      addresses,
+      reloadCertificates: () => listeners.reloadCertificates(),
+      stop,
+    };
+  } catch (e: unknown) {
+    for (const c of cleanups) await Promise.resolve(c()).catch(() => undefined);
+    throw e;
+  }
+}
+
+export async function runServe(argv: string[]): Promise<number> {
+  const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = { help: { type: 'boolean', short: 'h' } };
+  for (const o of SERVE_OPTIONS) options[o.flag] = { type: 'string' };
+  const { values, positionals } = parseCommandArgs(argv, options);
+  if (values['help'] === true) {
+    process.stdout.write(serveHelp());
+    return 0;
+  }
+  if (positionals.length > 0) throw new HandlogError('BAD_ARGUMENT', `unexpected argument "${positionals[0]}" (see handlog serve --help)`);
+  const flags: Record<string, string | undefined> = {};
+  for (const o of SERVE_OPTIONS) {
+    const v = values[o.flag];
+    if (typeof v === 'string') flags[o.flag] = v;
+  }
+  const config = loadServeConfig(flags, process.env);
+  const logger = createLogger({ level: config.logLevel });
+  const service = await startService(config, { logger });
+  process.on('SIGHUP', () => {
+    logger.info('SIGHUP: reloading TLS certificates', {});
+    try {
+      service.reloadCertificates();
+    } catch (e: unknown) {
+      logger.error('certificate reload failed; keeping the old ones', { err: errorMessage(e) });
+    }
+  });
+  await new Promise<void>((resolve) => {
+    const onSignal = (sig: string) => {
+      logger.info(`${sig}: shutting down`, {});
+      // A second signal forces exit.
+      process.once('SIGINT', () => process.exit(130));
+      process.once('SIGTERM', () => process.exit(143));
+      void service.stop().then(resolve);
+    };
+    process.once('SIGINT', () => onSignal('SIGINT'));
+    process.once('SIGTERM', () => onSignal('SIGTERM'));
+  });
+  return 0;
 }

@@ -117,4 +117,5 @@ export type DropReason =
   | 'idle_timeout'
   | 'tls_handshake'
   | 'dead_letter'
+  | 'unstorable'
   | 'framing_invalid';

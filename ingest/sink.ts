@@ -7,7 +7,7 @@
 // The dedup token is the segment's file name (plus a split path), so a segment inserted again
 // after a crash between insert and delete is deduplicated by ClickHouse.
 
-import type { StoredRecord } from '../core/record.js';
+import fs from 'node:fs';
 import type { Registry } from '../core/metrics.js';
 import { snippet, type Logger } from '../core/logger.js';
 import { HandlogError, errorMessage } from '../core/errors.js';
@@ -16,7 +16,10 @@ import type { SealedSegment, SegmentContent, Wal } from './wal.js';
 /** The one store call the sink needs (store/ implements it). */
 export interface LogInserter {
   /** Throws HandlogError('STORE_UNAVAILABLE') when retryable, HandlogError('STORE_REJECTED') for data the store refuses. */
-  insertLogs(rows: StoredRecord[], dedupToken: string): Promise<void>;
+  /** Insert a sealed WAL segment file as it is (the engine reads it; nothing is re-encoded in JS). */
+  insertFile(filePath: string, dedupToken: string): Promise<void>;
+  /** Insert encoded row lines (a part of a segment, when a refused segment is split). */
+  insertLines(lines: string[], dedupToken: string): Promise<void>;
 }
 
 export interface SinkConfig {
@@ -125,14 +128,14 @@ export function createSink(config: SinkConfig, deps: SinkDeps): Sink {
   }
 
   /** One batch until the store answers: ok, or rejected. Unavailable (or unexpected) errors are retried forever. */
-  async function insertWithRetry(rows: StoredRecord[], token: string): Promise<Attempt> {
+  async function insertWithRetry(insert: () => Promise<void>, rowCount: number): Promise<Attempt> {
     for (let attempt = 0; ; attempt++) {
       const t0 = performance.now();
       try {
-        await store.insertLogs(rows, token);
+        await insert();
         latency.observe((performance.now() - t0) / 1000);
         batches.inc({ result: 'ok' });
-        insertedRows.inc({}, rows.length);
+        insertedRows.inc({}, rowCount);
         if (!storeHealthy) log.info('store reachable again', { after_attempts: attempt });
         storeHealthy = true;
         consecutiveFailures = 0;
@@ -148,7 +151,7 @@ export function createSink(config: SinkConfig, deps: SinkDeps): Sink {
         }
         batches.inc({ result: 'retry' });
         recordFailure(e);
-        if (storeHealthy) log.warn('insert failed; retrying with backoff', { error: snippet(errorMessage(e)), rows: rows.length });
+        if (storeHealthy) log.warn('insert failed; retrying with backoff', { error: snippet(errorMessage(e)), rows: rowCount });
         else log.debug('insert retry failed', { attempt, error: snippet(errorMessage(e)) });
         storeHealthy = false;
         await backoff(attempt);
@@ -158,12 +161,12 @@ export function createSink(config: SinkConfig, deps: SinkDeps): Sink {
 
   /** Insert rows, halving refused batches to isolate bad rows; refused rows are collected in `refused`. */
   async function insertPart(
-    rows: StoredRecord[],
+    rows: string[],
     token: string,
     depth: number,
-    refused: { rows: StoredRecord[]; errors: HandlogError[] },
+    refused: { rows: string[]; errors: HandlogError[] },
   ): Promise<void> {
-    const r = await insertWithRetry(rows, token);
+    const r = await insertWithRetry(() => store.insertLines(rows, token), rows.length);
     if (r.ok) return;
     if (depth < maxSplitDepth && rows.length > 1) {
       const mid = Math.ceil(rows.length / 2);
@@ -190,6 +193,18 @@ export function createSink(config: SinkConfig, deps: SinkDeps): Sink {
   }
 
   async function processSegment(seg: SealedSegment): Promise<void> {
+    // The common case: the engine reads the segment file itself. Only a refused segment is read
+    // back here, to split it and isolate the rows the store will not take.
+    if (!fs.existsSync(seg.path)) {
+      log.error('WAL segment vanished before insert', { segment: seg.name, rows: seg.rows });
+      await wal.ack(seg);
+      return;
+    }
+    const whole = await insertWithRetry(() => store.insertFile(seg.path, seg.name), seg.rows);
+    if (whole.ok) {
+      await walIo('delete', seg, () => wal.ack(seg));
+      return;
+    }
     let content: SegmentContent;
     try {
       content = await wal.read(seg);
@@ -201,13 +216,22 @@ export function createSink(config: SinkConfig, deps: SinkDeps): Sink {
       }
       content = await walIo('read', seg, () => wal.read(seg));
     }
-    const refused = { rows: [] as StoredRecord[], errors: [] as HandlogError[] };
-    if (content.rows.length > 0) await insertPart(content.rows, seg.name, 0, refused);
+    const refused = { rows: [] as string[], errors: [] as HandlogError[] };
+    if (content.rows.length > 0) {
+      if (content.rows.length === 1 || maxSplitDepth === 0) {
+        refused.rows.push(...content.rows);
+        refused.errors.push(whole.error);
+      } else {
+        const mid = Math.ceil(content.rows.length / 2);
+        await insertPart(content.rows.slice(0, mid), `${seg.name}/0`, 1, refused);
+        await insertPart(content.rows.slice(mid), `${seg.name}/1`, 1, refused);
+      }
+    } else refused.errors.push(whole.error);
     if (refused.rows.length === 0 && content.badLines.length === 0) {
       await walIo('delete', seg, () => wal.ack(seg));
       return;
     }
-    const whole = refused.rows.length === content.rows.length;
+    const all = refused.rows.length === content.rows.length;
     const first = refused.errors[0];
     const reason = {
       code: first ? first.code : 'WAL_IO',
@@ -223,7 +247,7 @@ export function createSink(config: SinkConfig, deps: SinkDeps): Sink {
       error: snippet(reason.message),
     });
     await walIo('dead-letter', seg, () =>
-      wal.deadLetter(seg, reason, whole ? undefined : { rows: refused.rows, badLines: content.badLines }),
+      wal.deadLetter(seg, reason, all ? undefined : { rows: refused.rows, badLines: content.badLines }),
     );
   }
 

@@ -13,7 +13,6 @@ import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import type { StoredRecord } from '../core/record.js';
 import type { Counter, Registry } from '../core/metrics.js';
 import type { Logger } from '../core/logger.js';
 import { HandlogError, errorMessage } from '../core/errors.js';
@@ -50,7 +49,8 @@ export interface SealedSegment {
 }
 
 export interface SegmentContent {
-  rows: StoredRecord[];
+  /** The segment's rows as stored: one JSON object per line, in the `logs` table's column shape. */
+  rows: string[];
   /** Lines of a sealed segment that are not a JSON row (disk corruption): never inserted, dead-lettered. */
   badLines: string[];
 }
@@ -77,7 +77,7 @@ export interface Wal {
    * row, when the WAL is full (over budget or unable to write) and `force` is not set, or after
    * close(). Throws before open() (a start-up ordering bug).
    */
-  append(row: StoredRecord, opts?: AppendOptions): boolean;
+  append(line: string, opts?: AppendOptions): boolean;
   /** True from crossing the budget until usage falls below resumeRatio × budget. */
   readonly full: boolean;
   /** Called with true when the WAL becomes full and false when it has room again. Returns an unsubscribe function. */
@@ -322,7 +322,7 @@ export function createWal(config: WalConfig, deps: WalDeps): Wal {
       checkPressure();
     },
 
-    append(row, opts) {
+    append(line, opts) {
       if (!ready) throw new HandlogError('INTERNAL', 'WAL append before open(): leftover segments must be queued first');
       if (closed) {
         // A listener still delivering during shutdown: refuse rather than queue rows nobody writes.
@@ -331,7 +331,7 @@ export function createWal(config: WalConfig, deps: WalDeps): Wal {
         return false;
       }
       if (isFull && opts?.force !== true) return false;
-      batcher.push(JSON.stringify(row));
+      batcher.push(line);
       if (!isFull && queuedBytes + batcher.openBytes + batcher.pendingBytes >= budgetBytes) checkPressure();
       return true;
     },
@@ -382,7 +382,7 @@ export function createWal(config: WalConfig, deps: WalDeps): Wal {
       } catch (e: unknown) {
         throw new HandlogError('WAL_IO', `cannot read WAL segment ${seg.name}: ${errorMessage(e)}`, { cause: e });
       }
-      const rows: StoredRecord[] = [];
+      const rows: string[] = [];
       const badLines: string[] = [];
       let start = 0;
       let n = 0;
@@ -392,8 +392,7 @@ export function createWal(config: WalConfig, deps: WalDeps): Wal {
         if (nl > start) {
           // Decoding line by line keeps each string small and flat (one big decoded string costs more).
           const line = buf.toString('utf8', start, nl);
-          const row = parseRow(line);
-          if (row) rows.push(row);
+          if (isRowLine(line)) rows.push(line);
           else badLines.push(line);
         }
         start = nl + 1;
@@ -417,7 +416,7 @@ export function createWal(config: WalConfig, deps: WalDeps): Wal {
         await fsp.mkdir(deadDir, { recursive: true });
         const target = path.join(deadDir, seg.name + '.wal');
         if (subset) {
-          const lines = subset.rows.map((r) => JSON.stringify(r)).concat(subset.badLines);
+          const lines = subset.rows.concat(subset.badLines);
           const tmp = target + '.tmp';
           await fsp.writeFile(tmp, lines.length > 0 ? lines.join('\n') + '\n' : '');
           await fsp.rename(tmp, target);
@@ -455,23 +454,22 @@ export function repairEnd(buf: Buffer): { end: number; torn: number } {
   }
   while (end > 0) {
     const start = end >= 2 ? buf.lastIndexOf(0x0a, end - 2) + 1 : 0;
-    if (parseRow(buf.toString('utf8', start, end - 1))) break;
+    if (isRowLine(buf.toString('utf8', start, end - 1))) break;
     end = start;
     torn++;
   }
   return { end, torn };
 }
 
-function parseRow(line: string): StoredRecord | undefined {
+/** A WAL line is one JSON object with a string `id` (the encoded row the pipeline appended). */
+function isRowLine(line: string): boolean {
   let v: unknown;
   try {
     v = JSON.parse(line);
   } catch {
-    return undefined;
+    return false;
   }
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) return undefined;
-  if (typeof (v as { id?: unknown }).id !== 'string') return undefined;
-  return v as StoredRecord;
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && typeof (v as { id?: unknown }).id === 'string';
 }
 
 function isErrno(e: unknown, code: string): boolean {

@@ -67,21 +67,31 @@ function skipOneSpace(s: string, i: number): number {
   return c === 32 || c === 9 ? i + 1 : i;
 }
 
+/** `TAG:`, `TAG[pid]:` or `TAG[pid]` as the first token (not `[v6]`, not a plain host). */
+function looksLikeTag(s: string, a: number, b: number): boolean {
+  if (b <= a) return false;
+  if (s.charCodeAt(b - 1) === 58) return true;
+  for (let k = a + 1; k < b; k++) if (s.charCodeAt(k) === 91) return true;
+  return b === s.length && s.indexOf('\t', a) >= 0;
+}
+
 /** Host (or MAC) and tag after a BSD/ISO header timestamp at `at` (pointing at the space after it). */
 export function parseBsdRest(s: string, at: number): BsdRest {
   let i = at;
   while (s.charCodeAt(i) === 32) i++;
   i = skipZoneAndYear(s, i);
   const out: BsdRest = { host: null, mac: null, tag: null, pid: null, msgStart: i };
-  // A first token that is already `TAG:` / `TAG[pid]:` means the sender left out HOSTNAME.
-  const direct = parseTagAt(s, i);
-  if (direct !== null) {
-    out.tag = direct.tag;
-    out.pid = direct.pid;
-    out.msgStart = direct.msgStart;
-    return out;
-  }
   let sp = s.indexOf(' ', i);
+  // A first token that is already `TAG:` / `TAG[pid]:` means the sender left out HOSTNAME.
+  if (looksLikeTag(s, i, sp < 0 ? s.length : sp)) {
+    const direct = parseTagAt(s, i);
+    if (direct !== null) {
+      out.tag = direct.tag;
+      out.pid = direct.pid;
+      out.msgStart = direct.msgStart;
+      return out;
+    }
+  }
   if (sp < 0) {
     out.msgStart = i;
     return out;

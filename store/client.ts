@@ -22,7 +22,7 @@ import {
 import type { StoredRecord } from '../core/record.js';
 import { HandlogError, errorMessage, type ErrorCode } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/logger.js';
-import { LOG_COLUMNS, runMigrations, toLogRow, validateRetentionDays } from './schema.js';
+import { runMigrations, toLogRow, validateRetentionDays } from './schema.js';
 
 export interface Store {
   readonly mode: 'embedded' | 'server';
@@ -33,6 +33,10 @@ export interface Store {
   migrate(): Promise<void>;
   /** Inserts rows once per dedupToken: the same rows sent again with the same token are stored once. */
   insertLogs(rows: StoredRecord[], dedupToken: string): Promise<void>;
+  /** Insert encoded rows (encodeLogRow lines), once per dedupToken. */
+  insertLines(lines: string[], dedupToken: string): Promise<void>;
+  /** Insert a file of encodeLogRow lines (a sealed WAL segment), once per dedupToken. */
+  insertFile(filePath: string, dedupToken: string): Promise<void>;
   ping(): Promise<boolean>;
   close(): Promise<void>;
 }
@@ -310,6 +314,28 @@ function makeStore(
     return migrating;
   };
 
+  /** Every insert: the pending migration first, the dedup token as settings, errors classified. */
+  const runInsert = async (dedupToken: string, what: string, run: (settings: string) => Promise<void>): Promise<void> => {
+    if (dedupToken === '') throw new HandlogError('INTERNAL', 'an insert needs a non-empty dedupToken');
+    if (closed !== null) throw new HandlogError('STORE_UNAVAILABLE', 'the store is closed');
+    await migrate();
+    // The token is hashed to hex so that it can sit in the SQL text (chdb keeps per-query settings
+    // on the session, so they go in a SETTINGS clause); dependent views deduplicate with it too.
+    const token = createHash('sha256').update(dedupToken).digest('hex');
+    const settings =
+      `SETTINGS insert_deduplicate = 1, insert_deduplication_token = '${token}', ` +
+      'deduplicate_blocks_in_dependent_materialized_views = 1, input_format_skip_unknown_fields = 1';
+    const op = run(settings);
+    inflight.add(op);
+    try {
+      await op;
+    } catch (e: unknown) {
+      throw classifyStoreError(e, what);
+    } finally {
+      inflight.delete(op);
+    }
+  };
+
   return {
     mode,
     client,
@@ -317,32 +343,30 @@ function makeStore(
     migrate,
     async insertLogs(rows: StoredRecord[], dedupToken: string): Promise<void> {
       if (rows.length === 0) return;
-      if (dedupToken === '') throw new HandlogError('INTERNAL', 'insertLogs needs a non-empty dedupToken');
-      if (closed !== null) throw new HandlogError('STORE_UNAVAILABLE', 'the store is closed');
-      // JSONCompactEachRow (one array per row, no keys) halves the engine's parse time vs JSONEachRow.
-      const lines: string[] = new Array<string>(rows.length);
-      rows.forEach((r, i) => {
-        const row = toLogRow(r, i);
-        lines[i] = JSON.stringify(LOG_COLUMNS.map((c) => row[c]));
-      });
+      await this.insertLines(rows.map((r, i) => JSON.stringify(toLogRow(r, i))), dedupToken);
+    },
+    async insertLines(lines: string[], dedupToken: string): Promise<void> {
+      if (lines.length === 0) return;
       const body = Buffer.from(lines.join('\n') + '\n', 'utf8');
-      await migrate();
-      // The token is hashed to hex so that it can sit in the SQL text; the same token gives the same
-      // hash, which is all deduplication needs. Dependent views deduplicate with it as well.
-      const token = createHash('sha256').update(dedupToken).digest('hex');
-      const query =
-        `INSERT INTO logs (${LOG_COLUMNS.join(', ')}) SETTINGS insert_deduplicate = 1, ` +
-        `insert_deduplication_token = '${token}', deduplicate_blocks_in_dependent_materialized_views = 1 ` +
-        'FORMAT JSONCompactEachRow';
-      const op = client.exec({ query, values: Readable.from([body]) }).then((res) => drainStream(res.stream));
-      inflight.add(op);
-      try {
-        await op;
-      } catch (e: unknown) {
-        throw classifyStoreError(e, `insert of ${rows.length} rows failed`);
-      } finally {
-        inflight.delete(op);
-      }
+      await runInsert(dedupToken, `insert of ${lines.length} rows failed`, (settings) =>
+        client
+          .exec({ query: `INSERT INTO logs ${settings} FORMAT JSONEachRow`, values: Readable.from([body]) })
+          .then((res) => drainStream(res.stream)),
+      );
+    },
+    async insertFile(filePath: string, dedupToken: string): Promise<void> {
+      const abs = path.resolve(filePath);
+      await runInsert(dedupToken, `insert of ${path.basename(abs)} failed`, (settings) => {
+        if (mode === 'embedded') {
+          // The engine reads the WAL segment straight from disk: no JS parsing or re-encoding.
+          // The insertion table gives the structure (use_structure_from_insertion_table_in_table_functions).
+          const quoted = "'" + abs.replace(/\\/g, '\\\\').replace(/'/g, "\\'") + "'";
+          return client.command({ query: `INSERT INTO logs ${settings} SELECT * FROM file(${quoted}, 'JSONEachRow')` }).then(() => undefined);
+        }
+        return client
+          .exec({ query: `INSERT INTO logs ${settings} FORMAT JSONEachRow`, values: fs.createReadStream(abs) })
+          .then((res) => drainStream(res.stream));
+      });
     },
     async ping(): Promise<boolean> {
       if (closed !== null) return false;

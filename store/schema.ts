@@ -382,3 +382,12 @@ export function toLogRow(rec: StoredRecord, index: number): LogRow {
     raw: str(rec.raw),
   };
 }
+
+/**
+ * One `logs` row as a JSONEachRow line: what the pipeline appends to the write-ahead log and what the
+ * store inserts (the engine reads WAL segments as they are). Keys, not positions, so a segment
+ * written before a migration still inserts after it. Throws STORE_REJECTED like toLogRow.
+ */
+export function encodeLogRow(rec: StoredRecord): string {
+  return JSON.stringify(toLogRow(rec, 0));
+}

@@ -1,0 +1,223 @@
+// `npm run bench:ingest`: end-to-end ingest on loopback. Starts `handlog serve` (embedded store, fresh
+// data directory), plays N handsets over TCP (octet counting), TLS and UDP, waits until every message
+// is queryable through the API, and reports messages/s, loss, p99 send→queryable latency and RSS.
+// Bounded: a fixed count per transport, loopback only, every wait has a deadline.
+
+import dgram from 'node:dgram';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import tls from 'node:tls';
+import { handsetLine, rng } from '../corpus.js';
+import { freePort, getJson, makeCerts, startServe, waitForCount } from './harness.js';
+
+const COUNTS = {
+  tcp: Number(process.env['BENCH_TCP'] ?? 1_000_000),
+  tls: Number(process.env['BENCH_TLS'] ?? 300_000),
+  udp: Number(process.env['BENCH_UDP'] ?? 300_000),
+};
+const UDP_RATE = Number(process.env['BENCH_UDP_RATE'] ?? 60_000);
+const HANDSETS = 5000;
+const PROBE_TAG = 'BenchProbe';
+
+function frames(n: number, seed: number, octet: boolean): Buffer[] {
+  const r = rng(seed);
+  const t0 = Date.now();
+  const chunks: Buffer[] = [];
+  let parts: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const line = handsetLine(r, HANDSETS, t0 + i).line;
+    parts.push(octet ? `${Buffer.byteLength(line)} ${line}` : line + '\n');
+    if (parts.length === 2000) {
+      chunks.push(Buffer.from(parts.join('')));
+      parts = [];
+    }
+  }
+  if (parts.length > 0) chunks.push(Buffer.from(parts.join('')));
+  return chunks;
+}
+
+async function writeAll(sock: net.Socket, chunks: Buffer[]): Promise<void> {
+  for (const c of chunks) {
+    if (!sock.write(c)) await new Promise((r) => sock.once('drain', r));
+  }
+  await new Promise<void>((r) => sock.end(r));
+}
+
+function probeLine(id: number): string {
+  return `<131>${new Date().toUTCString().slice(5, 25)} 127.0.0.1 ${PROBE_TAG}[1]: 00907a000001|${Date.now()}|${PROBE_TAG}|3|00| probe ${id}`;
+}
+
+/** Sends a probe every 200 ms over `send` and records when each becomes visible through the API. */
+function startProbes(http: string, send: (line: string) => void) {
+  const sentAt = new Map<number, number>();
+  const latencies: number[] = [];
+  let id = 0;
+  let running = true;
+  const sender = setInterval(() => {
+    sentAt.set(id, Date.now());
+    send(probeLine(id));
+    id++;
+  }, 200);
+  const poller = (async () => {
+    while (running || sentAt.size > 0) {
+      try {
+        const page = await getJson<{ rows: { message: string }[] }>(`${http}/api/logs?tag=${PROBE_TAG}&limit=1000`);
+        const now = Date.now();
+        for (const row of page.rows) {
+          const m = /probe (\d+)/.exec(row.message);
+          const pid = m === null ? -1 : Number(m[1]);
+          const t = sentAt.get(pid);
+          if (t !== undefined) {
+            latencies.push(now - t);
+            sentAt.delete(pid);
+          }
+        }
+      } catch {
+        // keep polling
+      }
+      if (!running && sentAt.size > 0 && latencies.length > 0 && Date.now() - Math.max(...sentAt.values()) > 60_000) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  })();
+  return {
+    async stop(): Promise<{ p50: number; p99: number; n: number; lost: number }> {
+      clearInterval(sender);
+      running = false;
+      await poller;
+      const sorted = [...latencies].sort((a, b) => a - b);
+      const q = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? NaN;
+      return { p50: q(0.5), p99: q(0.99), n: sorted.length, lost: sentAt.size };
+    },
+    count: () => id,
+  };
+}
+
+function peakRssMb(pid: number): number {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  const m = /VmHWM:\s+(\d+) kB/.exec(status);
+  return m === null ? NaN : Number(m[1]) / 1024;
+}
+
+interface Result {
+  transport: string;
+  sent: number;
+  stored: number;
+  seconds: number;
+  sendSeconds: number;
+  p50: number;
+  p99: number;
+}
+
+async function main(): Promise<void> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'handlog-bench-'));
+  const certs = makeCerts(path.join(dir, 'certs'));
+  fs.mkdirSync(path.join(dir, 'certs'), { recursive: true });
+  const [udpPort, tcpPort, tlsPort, httpPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const served = await startServe([
+    '--data', path.join(dir, 'data'),
+    '--udp', `127.0.0.1:${udpPort}`,
+    '--tcp', `127.0.0.1:${tcpPort}`,
+    '--tls', `127.0.0.1:${tlsPort}`,
+    '--tls-cert', certs.serverCert,
+    '--tls-key', certs.serverKey,
+    '--http', `127.0.0.1:${httpPort}`,
+    '--log-level', 'warn',
+  ]);
+  const http = served.http;
+  const results: Result[] = [];
+  let expected = 0;
+  const udp = dgram.createSocket('udp4');
+  try {
+    // TCP, octet counting, 4 connections.
+    {
+      const n = COUNTS.tcp;
+      const per = Math.ceil(n / 4);
+      const chunkSets = [0, 1, 2, 3].map((k) => frames(Math.min(per, n - k * per), 100 + k, true));
+      const probeSock = net.connect(tcpPort, '127.0.0.1');
+      const probes = startProbes(http, (l) => probeSock.write(`${Buffer.byteLength(l)} ${l}`));
+      const t0 = Date.now();
+      await Promise.all(chunkSets.map((chunks) => writeAll(net.connect(tcpPort, '127.0.0.1'), chunks)));
+      const sendSeconds = (Date.now() - t0) / 1000;
+      const target = expected + n;
+      const stored = await waitForCount(http, '', target + probes.count(), 300_000, 100);
+      const seconds = (Date.now() - t0) / 1000;
+      const lat = await probes.stop();
+      probeSock.end();
+      expected = stored;
+      results.push({ transport: 'tcp', sent: n, stored: stored - (target - n) - lat.n, seconds, sendSeconds, p50: lat.p50, p99: lat.p99 });
+    }
+    // TLS, octet counting, 2 connections.
+    {
+      const n = COUNTS.tls;
+      const per = Math.ceil(n / 2);
+      const chunkSets = [0, 1].map((k) => frames(Math.min(per, n - k * per), 200 + k, true));
+      const connect = () => tls.connect({ host: '127.0.0.1', port: tlsPort, ca: fs.readFileSync(certs.caCert), servername: 'localhost' });
+      const probeSock = connect();
+      const probes = startProbes(http, (l) => probeSock.write(`${Buffer.byteLength(l)} ${l}`));
+      const t0 = Date.now();
+      await Promise.all(
+        chunkSets.map(async (chunks) => {
+          const s = connect();
+          await new Promise((r) => s.once('secureConnect', r));
+          await writeAll(s, chunks);
+        }),
+      );
+      const sendSeconds = (Date.now() - t0) / 1000;
+      const before = expected;
+      const stored = await waitForCount(http, '', before + n + probes.count(), 300_000, 100);
+      const seconds = (Date.now() - t0) / 1000;
+      const lat = await probes.stop();
+      probeSock.end();
+      expected = stored;
+      results.push({ transport: 'tls', sent: n, stored: stored - before - lat.n, seconds, sendSeconds, p50: lat.p50, p99: lat.p99 });
+    }
+    // UDP, paced at UDP_RATE datagrams/s (UDP has no backpressure: unpaced, the kernel drops).
+    {
+      const n = COUNTS.udp;
+      const r = rng(300);
+      const t0 = Date.now();
+      const probes = startProbes(http, (l) => udp.send(l, udpPort, '127.0.0.1'));
+      let sent = 0;
+      const base = Date.now();
+      while (sent < n) {
+        const due = Math.min(n, Math.floor(((Date.now() - base) / 1000) * UDP_RATE) + 200);
+        while (sent < due) {
+          udp.send(handsetLine(r, HANDSETS, base + sent).line, udpPort, '127.0.0.1');
+          sent++;
+        }
+        await new Promise((res) => setImmediate(res));
+      }
+      const sendSeconds = (Date.now() - t0) / 1000;
+      const before = expected;
+      const stored = await waitForCount(http, '', before + n + probes.count(), 120_000, 100);
+      const seconds = (Date.now() - t0) / 1000;
+      const lat = await probes.stop();
+      results.push({ transport: 'udp', sent: n, stored: stored - before - lat.n, seconds, sendSeconds, p50: lat.p50, p99: lat.p99 });
+    }
+  } finally {
+    udp.close();
+  }
+  const rss = served.child.pid === undefined ? NaN : peakRssMb(served.child.pid);
+  const metrics = await (await fetch(`${http}/metrics`)).text();
+  await served.stop();
+  const fmt = (x: number) => Math.round(x).toLocaleString('en-US');
+  const rows = results.map((r) => {
+    const loss = ((r.sent - r.stored) / r.sent) * 100;
+    return `| ${r.transport} | ${fmt(r.sent)} | ${fmt(r.sent / r.seconds)} | ${fmt(r.sent / r.sendSeconds)} | ${loss.toFixed(3)} % | ${fmt(r.p50)} ms | ${fmt(r.p99)} ms |`;
+  });
+  process.stdout.write(
+    `\nmachine: ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}\n` +
+      `\n| transport | messages | end-to-end msg/s (send → all queryable) | send msg/s | loss | p50 send→queryable | p99 send→queryable |\n|---|---:|---:|---:|---:|---:|---:|\n${rows.join('\n')}\n` +
+      `\npeak RSS of handlog serve: ${fmt(rss)} MiB\n`,
+  );
+  const drops = metrics.split('\n').filter((l) => l.startsWith('handlog_dropped_total') || l.startsWith('handlog_udp_kernel_drops'));
+  if (drops.length > 0) process.stdout.write(`\n${drops.join('\n')}\n`);
+  fs.rmSync(dir, { recursive: true, force: true });
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  process.exitCode = 1;
+});

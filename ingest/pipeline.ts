@@ -1,0 +1,126 @@
+// The one module that sees every stage: frame → parse → enrich → (subscribers: tail, alerts) → WAL.
+// The sink drains the WAL into ClickHouse on its own loop.
+
+import { randomUUID } from 'node:crypto';
+import type { Counter, Registry } from '../core/metrics.js';
+import { snippet, type Logger } from '../core/logger.js';
+import { eventTime, type StoredRecord, type Transport } from '../core/record.js';
+import { parseLine } from '../parsers/detect.js';
+import { toIso } from '../parsers/time.js';
+import { encodeLogRow } from '../store/schema.js';
+import type { Wal } from './wal.js';
+
+/** One syslog message as a listener hands it over. */
+export interface IngestFrame {
+  data: Buffer;
+  sourceIp: string;
+  transport: Transport;
+  receivedAtMs: number;
+  /** The frame was cut at the maximum frame size. */
+  truncated: boolean;
+}
+
+export type RecordListener = (row: StoredRecord) => void;
+
+export interface Pipeline {
+  /** Parse, enrich and log one frame. Returns false when it was dropped (UDP with the WAL full). */
+  ingest(frame: IngestFrame): boolean;
+  /** Rows go to every subscriber as they are accepted (live tail, alert evaluation). */
+  subscribe(listener: RecordListener): () => void;
+}
+
+export interface PipelineConfig {
+  tz: string;
+  session?: string;
+}
+
+export interface PipelineDeps {
+  wal: Wal;
+  metrics: Registry;
+  logger: Logger;
+  /** The shared `handlog_dropped_total{reason}` counter. */
+  dropped: Counter;
+}
+
+const decoder = new TextDecoder('utf-8', { fatal: false });
+
+export function createPipeline(config: PipelineConfig, deps: PipelineDeps): Pipeline {
+  const received = deps.metrics.counter('handlog_received_total', 'Messages received, by transport.');
+  const parsed = deps.metrics.counter('handlog_parsed_total', 'Messages parsed, by detected format.');
+  const unparsed = deps.metrics.counter('handlog_unparsed_total', 'Messages stored raw because no format was recognised.');
+  const listeners = new Set<RecordListener>();
+  const session = config.session ?? '';
+
+  function ingest(frame: IngestFrame): boolean {
+    received.inc({ transport: frame.transport });
+    const raw = decoder.decode(frame.data);
+    const rec = parseLine(raw, { receivedAtMs: frame.receivedAtMs, tz: config.tz });
+    if (frame.truncated) {
+      const note = 'message cut at the maximum frame size';
+      rec.parse_error = rec.parse_error === undefined ? note : `${note}; ${rec.parse_error}`;
+    }
+    if (rec.format === 'raw') unparsed.inc();
+    else parsed.inc({ format: rec.format });
+    const receivedAt = toIso(frame.receivedAtMs) ?? new Date(frame.receivedAtMs).toISOString();
+    const row: StoredRecord = {
+      ...rec,
+      id: randomUUID(),
+      time: eventTime(rec, receivedAt),
+      received_at: receivedAt,
+      source_ip: frame.sourceIp,
+      transport: frame.transport,
+      session,
+      raw,
+    };
+    const line = encodeRow(row);
+    if (line === null) return false;
+    // UDP cannot be paused: when the WAL is full its overflow is dropped and counted. Stream bytes
+    // were already read from a socket that the pressure signal pauses, so they are kept.
+    const kept = deps.wal.append(line, { force: frame.transport !== 'udp' });
+    if (!kept) {
+      deps.dropped.inc({ reason: 'udp_wal_full' });
+      return false;
+    }
+    for (const l of listeners) {
+      try {
+        l(row);
+      } catch (e: unknown) {
+        deps.logger.error('record subscriber failed', { err: e instanceof Error ? e.message : String(e) });
+      }
+    }
+    return true;
+  }
+
+  /**
+   * The WAL line of a row. A value the store cannot hold (a body time in year 2400, say) must not
+   * lose the message: the offending times are dropped, `time` falls back to the receive time, and
+   * parse_error says so.
+   */
+  function encodeRow(row: StoredRecord): string | null {
+    try {
+      return encodeLogRow(row);
+    } catch (e: unknown) {
+      const why = e instanceof Error ? e.message : String(e);
+      row.device_time = null;
+      row.syslog_time = null;
+      row.time = row.received_at;
+      const note = `value not storable, times dropped (${why})`;
+      row.parse_error = row.parse_error === undefined ? note : `${row.parse_error}; ${note}`;
+      try {
+        return encodeLogRow(row);
+      } catch (e2: unknown) {
+        deps.logger.error('row cannot be stored', { err: e2 instanceof Error ? e2.message : String(e2), raw: snippet(row.raw) });
+        deps.dropped.inc({ reason: 'unstorable' });
+        return null;
+      }
+    }
+  }
+
+  return {
+    ingest,
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+  };
+}

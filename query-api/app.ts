@@ -1,0 +1,64 @@
+// The HTTP API (Hono). Routes are mounted here; each route module owns its slice of the contract.
+
+import { Hono, type Context } from 'hono';
+import { HandlogError, type ErrorCode } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import type { Registry } from '../core/metrics.js';
+import type { Store } from '../store/client.js';
+import { logRoutes } from './routes/logs.js';
+
+export interface HealthReport {
+  status: 'ok' | 'degraded';
+  store: { mode: 'embedded' | 'server'; reachable: boolean; migrated: boolean; last_error: string | null };
+  wal: { segments: number; bytes: number; rows: number; full: boolean };
+  listeners: Record<string, string | null>;
+}
+
+export interface AppDeps {
+  store: Store;
+  metrics: Registry;
+  logger: Logger;
+  health(): Promise<HealthReport>;
+  /** Clock for relative times (`-15m`); injectable for tests. */
+  now?: () => number;
+}
+
+const STATUS: Partial<Record<ErrorCode, 400 | 401 | 403 | 404 | 503>> = {
+  BAD_REQUEST: 400,
+  BAD_ARGUMENT: 400,
+  UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  STORE_UNAVAILABLE: 503,
+};
+
+export function errorBody(code: string, message: string): { error: { code: string; message: string } } {
+  return { error: { code, message } };
+}
+
+export function createApp(deps: AppDeps): Hono {
+  const app = new Hono();
+  const now = deps.now ?? Date.now;
+
+  app.onError((err: Error, c: Context) => {
+    if (err instanceof HandlogError) {
+      const status = STATUS[err.code] ?? 500;
+      if (status >= 500) deps.logger.warn('request failed', { path: c.req.path, code: err.code, err: err.message });
+      return c.json(errorBody(err.code, err.message), status);
+    }
+    deps.logger.error('unhandled request error', { path: c.req.path, err: err.message, stack: err.stack });
+    return c.json(errorBody('INTERNAL', 'internal error'), 500);
+  });
+  app.notFound((c) => c.json(errorBody('NOT_FOUND', `no route for ${c.req.method} ${c.req.path}`), 404));
+
+  app.get('/healthz', async (c) => {
+    const h = await deps.health();
+    return c.json(h, h.status === 'ok' ? 200 : 503);
+  });
+  app.get('/metrics', (c) => {
+    c.header('Content-Type', 'text/plain; version=0.0.4; charset=utf-8');
+    return c.body(deps.metrics.render());
+  });
+  app.route('/api/logs', logRoutes({ client: deps.store.client, now }));
+  return app;
+}
