@@ -2,14 +2,24 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { randomUUID } from 'node:crypto';
 import { Registry } from '../core/metrics.js';
 import { silentLogger } from '../core/logger.js';
 import { HandlogError } from '../core/errors.js';
 import type { StoredRecord } from '../core/record.js';
+import { encodeLogRow } from '../store/schema.js';
 import { createWal, type Wal } from './wal.js';
 import { createSink, type LogInserter, type Sink, type SinkConfig } from './sink.js';
 
-function row(i: number, message = `Registration OK for line ${i}`): StoredRecord {
+/** Row i's id: a random UUID, the same for every use of i in this process. */
+const uuids: string[] = [];
+function idOf(i: number): string {
+  let id = uuids[i];
+  if (id === undefined) uuids[i] = id = randomUUID();
+  return id;
+}
+
+function record(i: number, message = `Registration OK for line ${i}`): StoredRecord {
   return {
     format: 'pivot',
     facility: 16,
@@ -25,7 +35,7 @@ function row(i: number, message = `Registration OK for line ${i}`): StoredRecord
     uptime_ms: 4511006,
     missed_events: 0,
     message,
-    id: String(i),
+    id: idOf(i),
     time: '2024-03-01T10:23:14.000Z',
     received_at: '2024-03-01T10:23:14.120Z',
     source_ip: '172.29.101.149',
@@ -35,21 +45,65 @@ function row(i: number, message = `Registration OK for line ${i}`): StoredRecord
   };
 }
 
-type Call = { token: string; ids: string[] };
-type Behaviour = (rows: StoredRecord[], token: string, call: number) => Promise<void> | void;
+/** Row i as the pipeline appends it to the WAL: one encoded `logs` row. */
+function row(i: number, message?: string): string {
+  return encodeLogRow(record(i, message));
+}
 
-/** A store stand-in: records every call, inserts what it is not told to refuse, deduplicates by token like ClickHouse. */
+/** The columns of an encoded row the tests look at. */
+interface Row {
+  id: string;
+  message: string;
+}
+
+function parseRow(line: string): Row {
+  const v = JSON.parse(line) as Partial<Record<keyof Row, unknown>>;
+  if (typeof v.id !== 'string' || typeof v.message !== 'string') throw new Error(`not an encoded row: ${line}`);
+  return { id: v.id, message: v.message };
+}
+
+type Call = { kind: 'file' | 'lines'; token: string; ids: string[] };
+type Behaviour = (rows: Row[], token: string, call: number) => Promise<void> | void;
+
+/**
+ * A store stand-in: records every call (a file is read as its lines), inserts what it is not told to
+ * refuse, deduplicates by token like ClickHouse. `afterCommit` runs once the rows are stored, to
+ * simulate an answer that never arrives.
+ */
 class RecordingInserter implements LogInserter {
   calls: Call[] = [];
   stored: string[] = [];
   private seen = new Set<string>();
-  constructor(public behaviour: Behaviour = () => undefined) {}
-  async insertLogs(rows: StoredRecord[], dedupToken: string): Promise<void> {
-    this.calls.push({ token: dedupToken, ids: rows.map((r) => r.id) });
-    await this.behaviour(rows, dedupToken, this.calls.length);
-    if (this.seen.has(dedupToken)) return;
-    this.seen.add(dedupToken);
-    for (const r of rows) this.stored.push(r.id);
+  constructor(
+    public behaviour: Behaviour = () => undefined,
+    public afterCommit: (call: number) => Promise<void> | void = () => undefined,
+  ) {}
+  async insertFile(filePath: string, dedupToken: string): Promise<void> {
+    const lines = fs.readFileSync(filePath, 'utf8').split('\n');
+    // A sealed segment is whole lines; anything else is a WAL bug (the sink retries it, flush times out).
+    if (lines.pop() !== '') throw new Error(`segment ${filePath} does not end with a newline`);
+    await this.insert('file', lines, dedupToken);
+  }
+  async insertLines(lines: string[], dedupToken: string): Promise<void> {
+    await this.insert('lines', lines, dedupToken);
+  }
+  private async insert(kind: Call['kind'], lines: string[], dedupToken: string): Promise<void> {
+    // Like JSONEachRow: one unparseable line refuses the whole insert.
+    let rows: Row[];
+    try {
+      rows = lines.map(parseRow);
+    } catch (e: unknown) {
+      this.calls.push({ kind, token: dedupToken, ids: [] });
+      throw new HandlogError('STORE_REJECTED', `Cannot parse input: ${String(e)}`);
+    }
+    this.calls.push({ kind, token: dedupToken, ids: rows.map((r) => r.id) });
+    const call = this.calls.length;
+    await this.behaviour(rows, dedupToken, call);
+    if (!this.seen.has(dedupToken)) {
+      this.seen.add(dedupToken);
+      for (const r of rows) this.stored.push(r.id);
+    }
+    await this.afterCommit(call);
   }
 }
 
@@ -90,7 +144,7 @@ async function setup(
   return { wal, sink, metrics };
 }
 
-const ids = (from: number, to: number): string[] => Array.from({ length: to - from }, (_, i) => String(from + i));
+const ids = (from: number, to: number): string[] => Array.from({ length: to - from }, (_, i) => idOf(from + i));
 const walFiles = (): string[] => fs.readdirSync(dir).sort();
 
 describe('sink', () => {
@@ -114,6 +168,8 @@ describe('sink', () => {
     expect(await sink.flush(5000)).toBe(true);
     expect(walFiles()).toEqual([]);
     expect(store.calls.map((c) => c.ids.length)).toEqual([10, 10, 10, 5]);
+    // The common path hands the engine the whole segment file, never re-encoded lines.
+    expect(store.calls.every((c) => c.kind === 'file')).toBe(true);
     expect(store.stored).toEqual(ids(0, 35));
     const tokens = store.calls.map((c) => c.token);
     expect([...tokens].sort()).toEqual(tokens);
@@ -143,6 +199,7 @@ describe('sink', () => {
     expect(sink.storeHealthy).toBe(true);
     expect(sink.status().consecutiveFailures).toBe(0);
     expect(store.calls.slice(0, 7).every((c) => c.token === store.calls[0]!.token)).toBe(true);
+    expect(store.calls.every((c) => c.kind === 'file')).toBe(true);
     expect(store.stored).toEqual(ids(0, 20));
     // Base 4 ms doubling with equal jitter: attempt k waits at least 2·2^k ms.
     const gaps = times.slice(1, 7).map((t, i) => t - (times[i] as number));
@@ -155,7 +212,7 @@ describe('sink', () => {
 
   it('moves a refused segment to dead-letter with a reason and counts its rows', async () => {
     const store = new RecordingInserter((rows) => {
-      if (rows.some((r) => r.id === '3')) throw new HandlogError('STORE_REJECTED', 'Cannot parse input: expected DateTime');
+      if (rows.some((r) => r.id === idOf(3))) throw new HandlogError('STORE_REJECTED', 'Cannot parse input: expected DateTime');
     });
     const { wal, sink, metrics } = await setup(store, { maxSplitDepth: 0 });
     for (let i = 0; i < 15; i++) wal.append(row(i));
@@ -164,6 +221,8 @@ describe('sink', () => {
     sink.start();
     expect(await sink.flush(5000)).toBe(true);
     expect(store.stored).toEqual(ids(10, 15));
+    // No split allowed: the refused segment is not read back into insertLines calls.
+    expect(store.calls.map((c) => c.kind)).toEqual(['file', 'file']);
     const dead = path.join(root, 'dead-letter');
     const files = fs.readdirSync(dead).sort();
     expect(files).toHaveLength(2);
@@ -186,23 +245,84 @@ describe('sink', () => {
     wal.seal();
     sink.start();
     expect(await sink.flush(5000)).toBe(true);
-    expect(store.stored.sort()).toEqual(['0', '1', '2', '3', '6', '7']);
+    expect(store.stored).toEqual([...ids(0, 4), ...ids(6, 8)]);
     const tokens = store.calls.map((c) => c.token);
     const base = tokens[0]!;
     expect(tokens).toEqual([base, `${base}/0`, `${base}/1`, `${base}/1/0`, `${base}/1/1`]);
+    expect(store.calls.map((c) => c.kind)).toEqual(['file', 'lines', 'lines', 'lines', 'lines']);
+    expect(store.calls.map((c) => c.ids)).toEqual([ids(0, 8), ids(0, 4), ids(4, 8), ids(4, 6), ids(6, 8)]);
     const dead = path.join(root, 'dead-letter', base + '.wal');
-    const deadIds = fs
-      .readFileSync(dead, 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => (JSON.parse(l) as StoredRecord).id);
-    expect(deadIds).toEqual(['4', '5']);
+    const deadLines = fs.readFileSync(dead, 'utf8').trim().split('\n');
+    expect(deadLines.map((l) => parseRow(l).id)).toEqual(ids(4, 6));
+    expect(deadLines).toEqual([row(4), row(5, 'nul \u0000 byte')]);
+    const reason = JSON.parse(fs.readFileSync(path.join(root, 'dead-letter', base + '.reason'), 'utf8')) as Record<string, unknown>;
+    expect(reason).toMatchObject({ segment: base, code: 'STORE_REJECTED', rows: 2, message: 'bad row' });
     expect(metrics.render()).toContain('handlog_dropped_total{reason="dead_letter"} 2');
+    expect(walFiles()).toEqual([]);
+  });
+
+  it('retries a split part the store cannot reach with the same token instead of dead-lettering it', async () => {
+    const store = new RecordingInserter((rows, token, call) => {
+      if (call === 1) throw new HandlogError('STORE_REJECTED', 'refused whole');
+      if (token.endsWith('/1') && call <= 4) unavailable();
+    });
+    const { wal, sink, metrics } = await setup(store);
+    for (let i = 0; i < 6; i++) wal.append(row(i));
+    wal.seal();
+    sink.start();
+    expect(await sink.flush(5000)).toBe(true);
+    const base = store.calls[0]!.token;
+    expect(store.calls.map((c) => c.token)).toEqual([base, `${base}/0`, `${base}/1`, `${base}/1`, `${base}/1`]);
+    expect(store.stored).toEqual(ids(0, 6));
+    expect(fs.existsSync(path.join(root, 'dead-letter'))).toBe(false);
+    const text = metrics.render();
+    expect(text).toContain('handlog_insert_batches_total{result="retry"} 2');
+    expect(text).toContain('handlog_inserted_rows_total 6');
+    expect(text).not.toContain('dead_letter');
+    expect(walFiles()).toEqual([]);
+  });
+
+  it('inserts the rows of a segment with a corrupt line and dead-letters only that line', async () => {
+    const store = new RecordingInserter();
+    const { wal, sink, metrics } = await setup(store);
+    for (let i = 0; i < 6; i++) wal.append(row(i));
+    wal.seal();
+    const seg = path.join(dir, walFiles()[0]!);
+    const base = path.basename(seg, '.wal');
+    fs.appendFileSync(seg, '{"id":"x","mess\u0000garbage\n');
+    sink.start();
+    expect(await sink.flush(5000)).toBe(true);
+    // The store refuses the file (one unparseable line); its rows land in halves, the line does not.
+    expect(store.calls.map((c) => [c.kind, c.token])).toEqual([
+      ['file', base],
+      ['lines', `${base}/0`],
+      ['lines', `${base}/1`],
+    ]);
+    expect(store.stored).toEqual(ids(0, 6));
+    const dead = path.join(root, 'dead-letter');
+    expect(fs.readFileSync(path.join(dead, base + '.wal'), 'utf8')).toBe('{"id":"x","mess\u0000garbage\n');
+    const reason = JSON.parse(fs.readFileSync(path.join(dead, base + '.reason'), 'utf8')) as Record<string, unknown>;
+    expect(reason).toMatchObject({ segment: base, code: 'WAL_IO', rows: 1 });
+    expect(metrics.render()).toContain('handlog_dropped_total{reason="dead_letter"} 1');
+    expect(walFiles()).toEqual([]);
+    expect(wal.depth()).toEqual({ segments: 0, bytes: 0, rows: 0 });
+  });
+
+  it('forgets a segment whose file vanished before its insert', async () => {
+    const store = new RecordingInserter();
+    const { wal, sink } = await setup(store);
+    for (let i = 0; i < 4; i++) wal.append(row(i));
+    wal.seal();
+    fs.rmSync(path.join(dir, walFiles()[0]!));
+    sink.start();
+    expect(await sink.flush(5000)).toBe(true);
+    expect(store.calls).toEqual([]);
+    expect(wal.depth()).toEqual({ segments: 0, bytes: 0, rows: 0 });
   });
 
   it('re-inserts a segment with the same dedup token after a crash between insert and delete', async () => {
     // The store commits the rows, but the process dies before the answer arrives.
-    const store = new RecordingInserter((_rows, _t, call) => (call === 1 ? new Promise<void>(() => undefined) : undefined));
+    const store = new RecordingInserter(undefined, (call) => (call === 1 ? new Promise<void>(() => undefined) : undefined));
     const first = await setup(store);
     for (let i = 0; i < 7; i++) first.wal.append(row(i));
     first.wal.seal();
@@ -210,6 +330,7 @@ describe('sink', () => {
     await waitFor(() => store.calls.length === 1);
     await first.sink.close(50);
     expect(walFiles()).toHaveLength(1);
+    expect(store.stored).toEqual(ids(0, 7));
 
     const second = await setup(store);
     second.sink.start();
@@ -217,12 +338,15 @@ describe('sink', () => {
     expect(store.calls).toHaveLength(2);
     expect(store.calls[1]!.token).toBe(store.calls[0]!.token);
     expect(store.calls[1]!.ids).toEqual(ids(0, 7));
+    expect(store.calls.map((c) => c.kind)).toEqual(['file', 'file']);
+    // Deduplicated by token: stored once.
     expect(store.stored).toEqual(ids(0, 7));
+    expect(walFiles()).toEqual([]);
     // New data after the restart gets a token never used before.
     second.wal.append(row(100));
     expect(await second.sink.flush(5000)).toBe(true);
     expect(store.calls[2]!.token).not.toBe(store.calls[0]!.token);
-    expect(store.stored).toEqual([...ids(0, 7), '100']);
+    expect(store.stored).toEqual([...ids(0, 7), idOf(100)]);
   });
 
   it('flush times out while the store is down and keeps the data', async () => {

@@ -3,17 +3,20 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { Registry } from '../core/metrics.js';
 import { silentLogger } from '../core/logger.js';
 import type { StoredRecord } from '../core/record.js';
+import { encodeLogRow } from '../store/schema.js';
 import { createWal, repairEnd, type Wal, type WalConfig } from './wal.js';
 import { createSink, type LogInserter } from './sink.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
-function row(i: number): StoredRecord {
+/** A realistic record; self-contained (no imports) because the SIGKILL test sends its source to a child. */
+function record(i: number, id: string): StoredRecord {
   return {
     format: 'pivot',
     facility: 16,
@@ -29,7 +32,7 @@ function row(i: number): StoredRecord {
     uptime_ms: null,
     missed_events: 0,
     message: `Call state changed to CONNECTED line ${i} — ünïcode`,
-    id: String(i),
+    id,
     time: '2024-03-01T10:23:14.050Z',
     received_at: '2024-03-01T10:23:14.120Z',
     source_ip: '172.29.101.149',
@@ -39,6 +42,28 @@ function row(i: number): StoredRecord {
   };
 }
 
+/** Row i's id: a random UUID, the same for every use of i in this process. */
+const uuids: string[] = [];
+function idOf(i: number): string {
+  let id = uuids[i];
+  if (id === undefined) uuids[i] = id = randomUUID();
+  return id;
+}
+const idsOf = (from: number, to: number): string[] => Array.from({ length: to - from }, (_, k) => idOf(from + k));
+
+/** Row i as the pipeline appends it: one encoded `logs` row. */
+function row(i: number): string {
+  return encodeLogRow(record(i, idOf(i)));
+}
+
+/** The id of an encoded row line. */
+function lineId(line: string): string {
+  const v = JSON.parse(line) as { id?: unknown };
+  if (typeof v.id !== 'string') throw new Error(`no string id in ${line}`);
+  return v.id;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
 const delay = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -70,8 +95,8 @@ function files(ext: string): string[] {
 }
 
 /** Take every sealed segment, read it, and ack it: the sink's path without a store. */
-async function drain(w: Wal): Promise<StoredRecord[]> {
-  const out: StoredRecord[] = [];
+async function drain(w: Wal): Promise<string[]> {
+  const out: string[] = [];
   for (let seg = w.take(); seg; seg = w.take()) {
     const c = await w.read(seg);
     expect(c.badLines).toEqual([]);
@@ -97,12 +122,13 @@ describe('WAL segments', () => {
     expect([a?.rows, b?.rows]).toEqual([100, 100]);
     expect(a && b && a.seq < b.seq).toBe(true);
     const rows = [...(await w.read(a!)).rows, ...(await w.read(b!)).rows];
-    expect(rows.map((r) => r.id)).toEqual(Array.from({ length: 200 }, (_, i) => String(i)));
-    expect(rows[7]).toEqual(row(7));
+    expect(rows.map(lineId)).toEqual(idsOf(0, 200));
+    expect(rows[7]).toBe(row(7));
+    expect(JSON.parse(rows[7]!)).toMatchObject({ id: idOf(7), time: '2024-03-01 10:23:14.050', pid: 3367 });
   });
 
   it('seals at maxBytes, overshooting by at most one row', async () => {
-    const rowBytes = Buffer.byteLength(JSON.stringify(row(100))) + 1;
+    const rowBytes = Buffer.byteLength(row(100)) + 1;
     const maxBytes = rowBytes * 10 + 5;
     const w = await openWal({ maxBytes });
     for (let i = 100; i < 150; i++) w.append(row(i));
@@ -149,17 +175,19 @@ describe('WAL segments', () => {
     w.append(row(1));
     w.seal();
     const seg = w.take()!;
-    fs.appendFileSync(seg.path, 'garbage\n' + JSON.stringify(row(2)) + '\n');
+    // Lines that are not a JSON object with a string id are not rows either.
+    fs.appendFileSync(seg.path, 'garbage\n' + row(2) + '\n{"id":3}\n[1]\nnull\n');
     const c = await w.read(seg);
-    expect(c.rows.map((r) => r.id)).toEqual(['1', '2']);
-    expect(c.badLines).toEqual(['garbage']);
+    expect(c.rows).toEqual([row(1), row(2)]);
+    expect(c.rows.map(lineId)).toEqual([idOf(1), idOf(2)]);
+    expect(c.badLines).toEqual(['garbage', '{"id":3}', '[1]', 'null']);
   });
 });
 
 describe('WAL budget', () => {
   it('refuses rows over budget, signals pressure, and signals room after the sink drains', async () => {
     const metrics = new Registry();
-    const rowBytes = Buffer.byteLength(JSON.stringify(row(1000))) + 1;
+    const rowBytes = Buffer.byteLength(row(1000)) + 1;
     const w = await openWal({ budgetBytes: rowBytes * 50, maxRows: 10 }, metrics);
     const events: boolean[] = [];
     w.onPressure((full) => events.push(full));
@@ -176,8 +204,11 @@ describe('WAL budget', () => {
 
     const inserted: string[] = [];
     const store: LogInserter = {
-      insertLogs: async (rows) => {
-        for (const r of rows) inserted.push(r.id);
+      insertFile: async (file) => {
+        for (const l of fs.readFileSync(file, 'utf8').split('\n')) if (l !== '') inserted.push(lineId(l));
+      },
+      insertLines: async (lines) => {
+        for (const l of lines) inserted.push(lineId(l));
       },
     };
     const sink = createSink({ retryBaseMs: 5, retryMaxMs: 20 }, { wal: w, store, metrics, logger: silentLogger });
@@ -189,6 +220,7 @@ describe('WAL budget', () => {
     expect(w.append(row(6000))).toBe(true);
     expect(inserted).toHaveLength(51);
     expect(new Set(inserted).size).toBe(51);
+    expect(inserted).toEqual([...idsOf(1000, 1050), idOf(5000)]);
     expect(w.depth()).toMatchObject({ segments: 1, rows: 1 });
   });
 });
@@ -211,7 +243,7 @@ describe('WAL write failures', () => {
     await delay(1200); // the batcher retries a failed write after a second
     expect(events).toEqual([true, false]);
     w.seal();
-    expect((await drain(w)).map((r) => r.id)).toEqual(['1', '3']);
+    expect((await drain(w)).map(lineId)).toEqual([idOf(1), idOf(3)]);
   });
 });
 
@@ -222,7 +254,7 @@ describe('WAL recovery', () => {
     await turn(); // two sealed segments and an open one with 5 rows; no close: a crash
     expect(files('.open')).toHaveLength(1);
     const openFile = path.join(dir, files('.open')[0]!);
-    fs.appendFileSync(openFile, JSON.stringify(row(25)).slice(0, 40)); // torn by the kill
+    fs.appendFileSync(openFile, row(25).slice(0, 40)); // torn by the kill
 
     const metrics = new Registry();
     const w2 = await openWal({ maxRows: 10 }, metrics);
@@ -232,28 +264,29 @@ describe('WAL recovery', () => {
     w2.append(row(100));
     w2.seal();
     const rows = await drain(w2);
-    expect(rows.map((r) => r.id)).toEqual([...Array.from({ length: 25 }, (_, i) => String(i)), '100']);
+    expect(rows.map(lineId)).toEqual([...idsOf(0, 25), idOf(100)]);
+    expect(rows[24]).toBe(row(24));
     expect(fs.readdirSync(dir)).toEqual([]);
   });
 
   it('cuts a complete but invalid last line and drops an empty open segment', async () => {
     fs.mkdirSync(dir, { recursive: true });
-    fs.writeFileSync(path.join(dir, 'seg-000000000007-aa.open'), JSON.stringify(row(1)) + '\n{"id":"2","mess\n');
-    fs.writeFileSync(path.join(dir, 'seg-000000000008-aa.open'), '{"id":"3"');
-    fs.writeFileSync(path.join(dir, 'seg-000000000003-bb.wal'), JSON.stringify(row(0)) + '\n');
+    fs.writeFileSync(path.join(dir, 'seg-000000000007-aa.open'), row(1) + '\n' + row(2).slice(0, 60) + '\n');
+    fs.writeFileSync(path.join(dir, 'seg-000000000008-aa.open'), row(3).slice(0, 20));
+    fs.writeFileSync(path.join(dir, 'seg-000000000003-bb.wal'), row(0) + '\n');
     const metrics = new Registry();
     const w = await openWal({}, metrics);
     expect(metrics.render()).toContain('handlog_wal_torn_lines_total 2');
     w.append(row(9));
     w.seal();
     const names: string[] = [];
-    const rows: StoredRecord[] = [];
+    const rows: string[] = [];
     for (let seg = w.take(); seg; seg = w.take()) {
       names.push(seg.name);
       rows.push(...(await w.read(seg)).rows);
       await w.ack(seg);
     }
-    expect(rows.map((r) => r.id)).toEqual(['0', '1', '9']);
+    expect(rows).toEqual([row(0), row(1), row(9)]);
     expect(names.slice(0, 2)).toEqual(['seg-000000000003-bb', 'seg-000000000007-aa']);
     // New segments continue after the highest sequence left on disk, whatever its state.
     expect(names[2]).toMatch(/^seg-000000000009-[0-9a-f]{12}$/);
@@ -262,7 +295,7 @@ describe('WAL recovery', () => {
   it('repairEnd keeps exactly the complete lines before any cut point', () => {
     fc.assert(
       fc.property(fc.integer({ min: 0, max: 20 }), fc.nat(), (n, cutSeed) => {
-        const lines = Array.from({ length: n }, (_, i) => JSON.stringify(row(i)) + '\n');
+        const lines = Array.from({ length: n }, (_, i) => row(i) + '\n');
         const full = Buffer.from(lines.join(''));
         const cut = full.length === 0 ? 0 : cutSeed % (full.length + 1);
         const { end } = repairEnd(full.subarray(0, cut));
@@ -285,18 +318,21 @@ describe('WAL recovery', () => {
     const walUrl = new URL('./wal.ts', import.meta.url).href;
     const metricsUrl = new URL('../core/metrics.ts', import.meta.url).href;
     const loggerUrl = new URL('../core/logger.ts', import.meta.url).href;
+    const schemaUrl = new URL('../store/schema.ts', import.meta.url).href;
     fs.writeFileSync(
       script,
       `
+import { randomUUID } from 'node:crypto';
 import { createWal } from ${JSON.stringify(walUrl)};
 import { Registry } from ${JSON.stringify(metricsUrl)};
 import { silentLogger } from ${JSON.stringify(loggerUrl)};
-const row = ${row.toString()};
+import { encodeLogRow } from ${JSON.stringify(schemaUrl)};
+const record = ${record.toString()};
 const wal = createWal({ dir: ${JSON.stringify(dir)}, maxRows: 3000, maxAgeMs: 20 }, { metrics: new Registry(), logger: silentLogger });
 await wal.open();
 let i = 0;
 function loop() {
-  for (let k = 0; k < 400; k++) wal.append(row(i++));
+  for (let k = 0; k < 400; k++, i++) wal.append(encodeLogRow(record(i, randomUUID())));
   // Runs after the WAL's own setImmediate of this turn: rows below i are written.
   setImmediate(() => { process.stdout.write(i + '\\n'); loop(); });
 }
@@ -332,8 +368,13 @@ loop();
     // Rows reach disk in append order, so what survives is a prefix 0..n-1 with n >= reported.
     expect(rows.length).toBeGreaterThanOrEqual(reported);
     expect(rows.length).toBeLessThan(reported + 100_000);
-    const outOfPlace = rows.findIndex((r, i) => r.id !== String(i));
+    // The child drew its own random UUIDs: row i is recognised by its message, and every id is a distinct UUID.
+    const parsed = rows.map((l) => JSON.parse(l) as { id: string; message: string });
+    const outOfPlace = parsed.findIndex((r, i) => r.message !== record(i, r.id).message);
     expect(outOfPlace).toBe(-1);
-    expect(rows[rows.length - 1]).toEqual(row(rows.length - 1));
+    expect(parsed.every((r) => UUID.test(r.id))).toBe(true);
+    expect(new Set(parsed.map((r) => r.id)).size).toBe(rows.length);
+    const last = rows.length - 1;
+    expect(rows[last]).toBe(encodeLogRow(record(last, lineId(rows[last]!))));
   }, 60_000);
 });
