@@ -25,6 +25,12 @@ export class Counter {
   get(labels: Labels = {}): number {
     return this.values.get(labelKey(labels)) ?? 0;
   }
+  /** A child bound to fixed labels, for hot paths (no label key built per increment). */
+  labels(labels: Labels): { inc(by?: number): void } {
+    const k = labelKey(labels);
+    if (!this.values.has(k)) this.values.set(k, 0);
+    return { inc: (by = 1) => this.values.set(k, (this.values.get(k) ?? 0) + by) };
+  }
   render(): string[] {
     return [...this.values].map(([k, v]) => `${this.family.name}${k} ${v}`);
   }

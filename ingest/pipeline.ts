@@ -42,8 +42,6 @@ export interface PipelineDeps {
   dropped: Counter;
 }
 
-const decoder = new TextDecoder('utf-8', { fatal: false });
-
 export function createPipeline(config: PipelineConfig, deps: PipelineDeps): Pipeline {
   const received = deps.metrics.counter('handlog_received_total', 'Messages received, by transport.');
   const parsed = deps.metrics.counter('handlog_parsed_total', 'Messages parsed, by detected format.');
@@ -51,27 +49,40 @@ export function createPipeline(config: PipelineConfig, deps: PipelineDeps): Pipe
   const listeners = new Set<RecordListener>();
   const session = config.session ?? '';
 
+  const receivedBy = new Map<Transport, { inc(by?: number): void }>();
+  const parsedBy = new Map<string, { inc(by?: number): void }>();
+  const receivedCounter = (t: Transport) => {
+    let c = receivedBy.get(t);
+    if (c === undefined) receivedBy.set(t, (c = received.labels({ transport: t })));
+    return c;
+  };
+  const parsedCounter = (f: string) => {
+    let c = parsedBy.get(f);
+    if (c === undefined) parsedBy.set(f, (c = parsed.labels({ format: f })));
+    return c;
+  };
+
   function ingest(frame: IngestFrame): boolean {
-    received.inc({ transport: frame.transport });
-    const raw = decoder.decode(frame.data);
+    receivedCounter(frame.transport).inc();
+    const raw = frame.data.toString('utf8');
     const rec = parseLine(raw, { receivedAtMs: frame.receivedAtMs, tz: config.tz });
     if (frame.truncated) {
       const note = 'message cut at the maximum frame size';
       rec.parse_error = rec.parse_error === undefined ? note : `${note}; ${rec.parse_error}`;
     }
     if (rec.format === 'raw') unparsed.inc();
-    else parsed.inc({ format: rec.format });
+    else parsedCounter(rec.format).inc();
     const receivedAt = toIso(frame.receivedAtMs) ?? new Date(frame.receivedAtMs).toISOString();
-    const row: StoredRecord = {
-      ...rec,
-      id: randomUUID(),
-      time: eventTime(rec, receivedAt),
-      received_at: receivedAt,
-      source_ip: frame.sourceIp,
-      transport: frame.transport,
-      session,
-      raw,
-    };
+    // The parsed record becomes the stored row in place: copying its fields per message showed in
+    // the ingest profile.
+    const row = rec as StoredRecord;
+    row.id = randomUUID();
+    row.time = eventTime(rec, receivedAt);
+    row.received_at = receivedAt;
+    row.source_ip = frame.sourceIp;
+    row.transport = frame.transport;
+    row.session = session;
+    row.raw = raw;
     const line = encodeRow(row);
     if (line === null) return false;
     // UDP cannot be paused: when the WAL is full its overflow is dropped and counted. Stream bytes

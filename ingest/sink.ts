@@ -218,7 +218,10 @@ export function createSink(config: SinkConfig, deps: SinkDeps): Sink {
     }
     const refused = { rows: [] as string[], errors: [] as HandlogError[] };
     if (content.rows.length > 0) {
-      if (content.rows.length === 1 || maxSplitDepth === 0) {
+      if (content.badLines.length > 0) {
+        // The file may have been refused for its corrupt lines alone: try the rows without them.
+        await insertPart(content.rows, `${seg.name}/rows`, 0, refused);
+      } else if (content.rows.length === 1 || maxSplitDepth === 0) {
         refused.rows.push(...content.rows);
         refused.errors.push(whole.error);
       } else {

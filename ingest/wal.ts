@@ -112,6 +112,7 @@ export interface DeadLetterReason {
 }
 
 const SEQ_DIGITS = 12;
+const BACKLOG_FACTOR = 5;
 const SEGMENT_RE = /^seg-(\d+)(?:-([0-9a-f]+))?\.(open|wal)$/;
 const PARSE_YIELD_LINES = 2000;
 
@@ -120,10 +121,20 @@ export function createWal(config: WalConfig, deps: WalDeps): Wal {
   const deadDir = path.join(dir, '..', 'dead-letter');
   const budgetBytes = config.budgetBytes ?? 1024 ** 3;
   const resumeBytes = budgetBytes * (config.resumeRatio ?? 0.9);
-  const limits = {
+  const base = {
     maxRows: config.maxRows ?? 10_000,
     maxBytes: config.maxBytes ?? 16 * 1024 ** 2,
     maxAgeMs: config.maxAgeMs ?? 200,
+  };
+  // The batcher reads these on every row. While sealed segments wait for the sink, the open one may
+  // grow BACKLOG_FACTOR times larger: its rows wait anyway, and fewer, larger inserts are what lets
+  // ClickHouse catch up (an insert costs a fixed part plus a per-row part).
+  const limits = { ...base };
+  const adapt = (): void => {
+    const f = queue.length > 0 ? BACKLOG_FACTOR : 1;
+    limits.maxRows = base.maxRows * f;
+    limits.maxBytes = base.maxBytes * f;
+    limits.maxAgeMs = base.maxAgeMs * f;
   };
   const log = deps.logger.child({ component: 'wal' });
   const m = deps.metrics;
@@ -246,6 +257,7 @@ export function createWal(config: WalConfig, deps: WalDeps): Wal {
 
   function enqueue(seg: SealedSegment): void {
     queue.push(seg);
+    adapt();
     queuedBytes += seg.bytes;
     queuedRows += seg.rows;
     if (seg.seq > lastSealedSeq) lastSealedSeq = seg.seq;
@@ -361,6 +373,7 @@ export function createWal(config: WalConfig, deps: WalDeps): Wal {
 
     take() {
       const seg = queue.shift();
+      adapt();
       if (seg) inFlight.add(seg);
       return seg;
     },

@@ -44,6 +44,7 @@ export interface Certs {
 
 /** A CA, a server certificate for 127.0.0.1/localhost and a client certificate, via the openssl CLI. */
 export function makeCerts(dir: string = fs.mkdtempSync(path.join(os.tmpdir(), 'handlog-certs-'))): Certs {
+  fs.mkdirSync(dir, { recursive: true });
   const f = (n: string) => path.join(dir, n);
   const ssl = (args: string[]) => execFileSync('openssl', args, { stdio: 'pipe' });
   ssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', f('ca.key'), '-out', f('ca.crt'), '-days', '2', '-subj', '/CN=handlog test CA']);

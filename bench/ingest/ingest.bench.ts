@@ -9,7 +9,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
-import { handsetLine, rng } from '../corpus.js';
+import { bsdTime, handsetLine, rng } from '../corpus.js';
 import { freePort, getJson, makeCerts, startServe, waitForCount } from './harness.js';
 
 const COUNTS = {
@@ -46,7 +46,7 @@ async function writeAll(sock: net.Socket, chunks: Buffer[]): Promise<void> {
 }
 
 function probeLine(id: number): string {
-  return `<131>${new Date().toUTCString().slice(5, 25)} 127.0.0.1 ${PROBE_TAG}[1]: 00907a000001|${Date.now()}|${PROBE_TAG}|3|00| probe ${id}`;
+  return `<131>${bsdTime(Date.now())} 127.0.0.1 ${PROBE_TAG}[1]: 00907a000001|${Date.now()}|${PROBE_TAG}|3|00| probe ${id}`;
 }
 
 /** Sends a probe every 200 ms over `send` and records when each becomes visible through the API. */
@@ -77,7 +77,7 @@ function startProbes(http: string, send: (line: string) => void) {
       } catch {
         // keep polling
       }
-      if (!running && sentAt.size > 0 && latencies.length > 0 && Date.now() - Math.max(...sentAt.values()) > 60_000) break;
+      if (!running && sentAt.size > 0 && Date.now() - Math.max(...sentAt.values()) > 60_000) break;
       await new Promise((r) => setTimeout(r, 50));
     }
   })();
@@ -113,7 +113,6 @@ interface Result {
 async function main(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'handlog-bench-'));
   const certs = makeCerts(path.join(dir, 'certs'));
-  fs.mkdirSync(path.join(dir, 'certs'), { recursive: true });
   const [udpPort, tcpPort, tlsPort, httpPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
   const served = await startServe([
     '--data', path.join(dir, 'data'),

@@ -1,0 +1,83 @@
+import { randomUUID } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { StoredRecord } from '../core/record.js';
+import { parseLine } from '../parsers/detect.js';
+import { encodeLogRow } from './encode.js';
+import { toLogRow } from './schema.js';
+
+function stored(rec: ReturnType<typeof parseLine>, raw: string): StoredRecord {
+  return { ...rec, id: randomUUID(), time: rec.device_time ?? rec.syslog_time ?? '2026-03-10T12:00:00.000Z', received_at: '2026-03-10T12:00:00.123Z', source_ip: '10.0.0.1', transport: 'tcp', session: '', raw };
+}
+
+function slowOrError(rec: StoredRecord): unknown {
+  try {
+    return JSON.parse(JSON.stringify(toLogRow(rec, 0)));
+  } catch (e: unknown) {
+    return { error: e instanceof Error ? e.message : String(e) };
+  }
+}
+
+function fastOrError(rec: StoredRecord): unknown {
+  try {
+    return JSON.parse(encodeLogRow(rec));
+  } catch (e: unknown) {
+    return { error: e instanceof Error ? e.message : String(e) };
+  }
+}
+
+describe('encodeLogRow', () => {
+  it('equals toLogRow on every fixture line', () => {
+    const dir = join(import.meta.dirname, '..', 'parsers', 'fixtures');
+    let n = 0;
+    for (const f of readdirSync(dir).filter((x) => x.endsWith('.log'))) {
+      for (const line of readFileSync(join(dir, f), 'utf8').split('\n')) {
+        const rec = stored(parseLine(line, { receivedAtMs: Date.parse('2026-03-10T12:00:00Z'), tz: 'UTC' }), line);
+        expect(fastOrError(rec), line).toEqual(slowOrError(rec));
+        n++;
+      }
+    }
+    expect(n).toBeGreaterThan(80);
+  });
+  it('equals toLogRow (or its error) on random records', () => {
+    const time = fc.oneof(
+      fc.date({ min: new Date('1800-01-01'), max: new Date('2400-01-01'), noInvalidDate: true }).map((d) => d.toISOString()),
+      fc.constantFrom('2026-03-10T12:00:00Z', 'nope', '2026-03-10T12:00:00.000+01:00', ''),
+    );
+    const num = fc.oneof(fc.integer({ min: -5, max: 300 }), fc.double(), fc.constant(null), fc.constant(2 ** 40));
+    fc.assert(
+      fc.property(
+        fc.record({
+          time,
+          dev: fc.option(time),
+          sev: num,
+          pid: num,
+          msg: fc.string({ unit: 'binary' }),
+          tag: fc.option(fc.string()),
+          lvl: fc.option(num),
+          temp: fc.option(fc.double()),
+          present: fc.option(fc.boolean()),
+          id: fc.oneof(fc.constant(randomUUID()), fc.string()),
+          event: fc.option(fc.dictionary(fc.string(), fc.oneof(fc.string(), fc.integer()))),
+        }),
+        (x) => {
+          const rec = stored(parseLine('<13>1 - - - - - - x', { receivedAtMs: 0, tz: 'UTC' }), 'x');
+          rec.time = x.time;
+          rec.device_time = x.dev;
+          rec.severity = x.sev as number | null;
+          rec.pid = x.pid as number | null;
+          rec.message = x.msg;
+          rec.tag = x.tag;
+          rec.id = x.id;
+          if (x.lvl !== null || x.temp !== null || x.present !== null)
+            rec.battery = { level_pct: x.lvl as number, temperature_c: x.temp ?? undefined, present: x.present ?? undefined };
+          if (x.event !== null) rec.event = { type: 't', ...x.event };
+          expect(fastOrError(rec)).toEqual(slowOrError(rec));
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+});
