@@ -292,11 +292,10 @@ describe('sink', () => {
     fs.appendFileSync(seg, '{"id":"x","mess\u0000garbage\n');
     sink.start();
     expect(await sink.flush(5000)).toBe(true);
-    // The store refuses the file (one unparseable line); its rows land in halves, the line does not.
+    // The store refuses the file (one unparseable line); its rows land together without it.
     expect(store.calls.map((c) => [c.kind, c.token])).toEqual([
       ['file', base],
-      ['lines', `${base}/0`],
-      ['lines', `${base}/1`],
+      ['lines', `${base}/rows`],
     ]);
     expect(store.stored).toEqual(ids(0, 6));
     const dead = path.join(root, 'dead-letter');
@@ -306,6 +305,24 @@ describe('sink', () => {
     expect(metrics.render()).toContain('handlog_dropped_total{reason="dead_letter"} 1');
     expect(walFiles()).toEqual([]);
     expect(wal.depth()).toEqual({ segments: 0, bytes: 0, rows: 0 });
+  });
+
+  it('inserts the single row of a segment that also holds a corrupt line', async () => {
+    const store = new RecordingInserter();
+    const { wal, sink, metrics } = await setup(store, { maxSplitDepth: 0 });
+    wal.append(row(0));
+    wal.seal();
+    const seg = path.join(dir, walFiles()[0]!);
+    const base = path.basename(seg, '.wal');
+    fs.appendFileSync(seg, 'garbage\n');
+    sink.start();
+    expect(await sink.flush(5000)).toBe(true);
+    expect(store.calls.map((c) => [c.kind, c.token])).toEqual([
+      ['file', base],
+      ['lines', `${base}/rows`],
+    ]);
+    expect(store.stored).toEqual(ids(0, 1));
+    expect(metrics.render()).toContain('handlog_dropped_total{reason="dead_letter"} 1');
   });
 
   it('forgets a segment whose file vanished before its insert', async () => {
