@@ -7,7 +7,7 @@ import { runParse } from './parse.js';
 const HELP = `Usage: handlog <command> [options]
 
 Commands:
-  serve     run the syslog listeners, ingest pipeline, query API and web UI
+  serve     run the syslog listeners, the ingest pipeline into ClickHouse and the query API
   parse     parse syslog lines from files or stdin and print JSON records
 
 Run \`handlog <command> --help\` for the options of a command.

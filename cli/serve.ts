@@ -4,6 +4,7 @@
 import { serve as serveHttp, type ServerType } from '@hono/node-server';
 import fs from 'node:fs';
 import path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { loadServeConfig, serveHelp, SERVE_OPTIONS, formatAddress, type ServeConfig } from '../core/config.js';
 import { errorMessage, HandlogError } from '../core/errors.js';
 import { createLogger, type Logger } from '../core/logger.js';
@@ -76,8 +77,17 @@ export async function startService(
   const logger = opts.logger ?? createLogger({ level: config.logLevel });
   const metrics = new Registry();
   const dropped = metrics.counter('handlog_dropped_total', 'Messages, connections or rows dropped, by reason.');
+  // Event-loop stalls are what overflow the UDP receive buffer: worth seeing next to the drops.
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  loopDelay.enable();
+  const loopGauge = metrics.gauge('handlog_event_loop_delay_seconds', 'Event-loop delay since the previous scrape (max and p99).');
+  loopGauge.collect(() => {
+    loopGauge.set(loopDelay.max / 1e9, { quantile: 'max' });
+    loopGauge.set(loopDelay.percentile(99) / 1e9, { quantile: '0.99' });
+    loopDelay.reset();
+  });
   const unlock = lockDataDir(config.dataDir, logger);
-  const cleanups: (() => Promise<void> | void)[] = [unlock];
+  const cleanups: (() => Promise<void> | void)[] = [unlock, () => loopDelay.disable()];
   try {
     const store = await openStore({
       dataDir: config.dataDir,

@@ -62,7 +62,7 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
   { flag: 'tls-key', key: 'tlsKeyFile', kind: 'string', help: 'PEM private key of the TLS listener' },
   { flag: 'tls-ca', key: 'tlsCaFile', kind: 'string', help: 'PEM CA bundle that client certificates must chain to' },
   { flag: 'tls-client-auth', key: 'tlsClientAuth', kind: 'enum', values: ['none', 'optional', 'required'], default: 'none', help: 'client certificates: none, optional or required' },
-  { flag: 'http', key: 'http', kind: 'address', default: '127.0.0.1:8080', help: 'HTTP address of the API and web UI' },
+  { flag: 'http', key: 'http', kind: 'address', default: '127.0.0.1:8080', help: 'HTTP address of the query API, /healthz and /metrics' },
   { flag: 'tz', key: 'tz', kind: 'string', default: 'UTC', help: 'IANA zone of zone-less syslog timestamps' },
   { flag: 'retention-days', key: 'retentionDays', kind: 'int', default: '30', min: 1, max: 36_500, help: 'days rows are kept, counted from receipt' },
   { flag: 'max-frame-bytes', key: 'maxFrameBytes', kind: 'int', default: '65536', min: 480, max: 16_777_216, help: 'largest syslog message accepted; longer ones are cut and marked' },
@@ -72,8 +72,8 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
   { flag: 'tls-handshake-timeout-ms', key: 'tlsHandshakeTimeoutMs', kind: 'int', default: '10000', min: 100, max: 600_000, help: 'abandon TLS handshakes slower than this' },
   { flag: 'udp-recv-buffer-bytes', key: 'udpRecvBufferBytes', kind: 'int', default: '8388608', min: 65_536, max: 1_073_741_824, help: 'UDP socket receive buffer requested from the kernel' },
   { flag: 'wal-budget-bytes', key: 'walBudgetBytes', kind: 'int', default: '1073741824', min: 1_048_576, max: 1_099_511_627_776, help: 'disk the write-ahead log may use before TCP/TLS senders are paused' },
-  { flag: 'batch-max-rows', key: 'batchMaxRows', kind: 'int', default: '10000', min: 1, max: 1_000_000, help: 'rows per insert at most' },
-  { flag: 'batch-max-age-ms', key: 'batchMaxAgeMs', kind: 'int', default: '200', min: 1, max: 60_000, help: 'longest a received row waits before its batch is inserted' },
+  { flag: 'batch-max-rows', key: 'batchMaxRows', kind: 'int', default: '10000', min: 1, max: 1_000_000, help: 'rows per write-ahead-log segment (one insert); up to 5x while the store is behind' },
+  { flag: 'batch-max-age-ms', key: 'batchMaxAgeMs', kind: 'int', default: '200', min: 1, max: 60_000, help: 'age at which a segment is sealed for insert; up to 5x while the store is behind' },
   { flag: 'log-level', key: 'logLevel', kind: 'enum', values: ['debug', 'info', 'warn', 'error'], default: 'info', help: 'structured log level on stderr' },
 ];
 
@@ -200,8 +200,9 @@ export function serveHelp(): string {
   return `Usage: handlog serve [options]
 
 Runs the syslog listeners (UDP, TCP, TLS), the ingest pipeline into ClickHouse (embedded by
-default, data in --data), the query API and the web UI. SIGHUP reloads TLS certificates;
-SIGTERM/SIGINT stop gracefully (stop accepting, flush, close).
+default, data in --data; a server with --clickhouse-url) and the query API. Every received
+message is written to a write-ahead log in --data before it is inserted. SIGHUP reloads TLS
+certificates; SIGTERM/SIGINT stop gracefully (stop accepting, flush, close).
 
 Options:
 ${lines.join('\n')}
