@@ -102,6 +102,11 @@ export function emptyRecord(message: string): LogRecord {
     uptime_ms: null,
     missed_events: null,
     message,
+    // Declared up front (undefined is left out of JSON) so every record has one hidden class:
+    // adding these later made the parser's property accesses polymorphic.
+    battery: undefined,
+    event: undefined,
+    parse_error: undefined,
   };
 }
 

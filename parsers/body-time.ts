@@ -3,7 +3,7 @@
 //   011511.006      HHMMSS.mmm since boot (before network time)      → uptime_ms
 //   1028171642.05   MMDDHHMMSS.hh absolute, hundredths, no year      → device_time (year inferred)
 
-import { inferYear, isDigit } from './time.js';
+import { inferYear } from './time.js';
 
 export type BodyTime =
   | { kind: 'epoch'; ms: number }
@@ -33,20 +33,21 @@ function num(s: string, at: number, end: number): number {
  * is its zone. Returns null when the field is not one of the three forms.
  */
 export function parseBodyTime(s: string, start: number, end: number, tz: string, refMs: number): BodyTime | null {
+  // One pass: the integer part's value and length, and where the dot is.
   let dot = -1;
+  let intVal = 0;
   for (let i = start; i < end; i++) {
     const c = s.charCodeAt(i);
     if (c === 46) {
       if (dot >= 0) return null;
       dot = i;
-    } else if (!isDigit(c)) return null;
+    } else if (c < 48 || c > 57) return null;
+    else if (dot < 0) intVal = intVal * 10 + (c - 48);
   }
   const intEnd = dot < 0 ? end : dot;
   const intLen = intEnd - start;
   if (intLen === 0 || (dot >= 0 && dot === end - 1)) return null;
-  if (dot < 0 && intLen >= 12 && intLen <= 14) {
-    return { kind: 'epoch', ms: num(s, start, end) };
-  }
+  if (dot < 0 && intLen >= 12 && intLen <= 14) return { kind: 'epoch', ms: intVal };
   const frac = dot < 0 ? 0 : fractionMs(s, dot + 1, end);
   if (intLen === 10) {
     // MMDDHHMMSS
@@ -61,9 +62,9 @@ export function parseBodyTime(s: string, start: number, end: number, tz: string,
   }
   if (intLen >= 6 && intLen <= 9 && dot >= 0) {
     // HHMMSS since boot; hours may run past two digits on a long uptime.
-    const hours = num(s, start, intEnd - 4);
-    const minutes = num(s, intEnd - 4, intEnd - 2);
-    const seconds = num(s, intEnd - 2, intEnd);
+    const hours = Math.floor(intVal / 10_000);
+    const minutes = Math.floor(intVal / 100) % 100;
+    const seconds = intVal % 100;
     if (minutes > 59 || seconds > 59) return null;
     return { kind: 'uptime', ms: ((hours * 60 + minutes) * 60 + seconds) * 1000 + frac };
   }

@@ -6,9 +6,10 @@ import { emptyRecord, severityName, type LogRecord, type ParseContext } from '..
 import { decodeEvent } from './decoders/index.js';
 import { logcatToRecord, parseLogcat } from './logcat.js';
 import { normalizeMac } from './mac.js';
-import { parsePivotBody } from './pivot.js';
+import { isPivotBody, readPivotBody } from './pivot.js';
 import { parseFacilityLevel, parsePri, type Pri } from './pri.js';
-import { parseBsdRest } from './rfc3164.js';
+import { readBsdRest, readTagAt } from './rfc3164.js';
+import { cleanTag } from './tag.js';
 import { parseRfc5424, type StructuredData } from './rfc5424.js';
 import { digitsAt, parseBsdTimeAt, parseIsoAt, toIso } from './time.js';
 
@@ -76,12 +77,8 @@ function parseText(s: string, ctx: ParseContext): ParsedRecord {
   }
   const lc = parseLogcat(s, ctx.tz, ctx.receivedAtMs);
   if (lc !== null) return withDecoders(logcatToRecord(lc));
-  const bare = parsePivotBody(s, 0, ctx.tz, ctx.receivedAtMs);
-  if (bare !== null) {
-    const rec = emptyRecord('');
-    applyPivot(rec, s, 0, ctx, ctx.receivedAtMs);
-    return withDecoders(rec);
-  }
+  const bare = emptyRecord('');
+  if (readPivotBody(s, 0, ctx.tz, ctx.receivedAtMs, bare)) return withDecoders(bare);
   const rec = emptyRecord(s);
   rec.parse_error = 'no syslog header, logcat prefix or handset body recognised';
   return rec;
@@ -120,7 +117,7 @@ function parseAfterPri(s: string, pri: Pri, ctx: ParseContext): ParsedRecord {
     l.facility = pri.facility;
     return withDecoders(l);
   }
-  if (parsePivotBody(s, at, ctx.tz, ctx.receivedAtMs) !== null) {
+  if (isPivotBody(s, at, ctx.tz, ctx.receivedAtMs)) {
     applyPivot(rec, s, at, ctx, ctx.receivedAtMs);
     rec.parse_error = joinErrors('no timestamp in syslog header', rec.parse_error);
     return withDecoders(rec);
@@ -144,12 +141,9 @@ function headerRecord(
   rec.format = format;
   if (pri !== null) setSeverity(rec, pri.facility, pri.severity);
   rec.syslog_time = toIso(timeMs);
-  const rest = parseBsdRest(s, tsEnd);
-  rec.host = rest.host ?? fallbackHost;
-  rec.mac = rest.mac;
-  rec.tag = rest.tag;
-  rec.pid = rest.pid;
-  applyPivot(rec, s, rest.msgStart, ctx, timeMs);
+  const msgStart = readBsdRest(s, tsEnd, rec);
+  if (rec.host === null) rec.host = fallbackHost;
+  applyPivotCleaningTag(rec, s, msgStart, ctx, timeMs);
   return withDecoders(rec);
 }
 
@@ -158,25 +152,14 @@ function headerRecord(
  * message. `refMs` anchors the year of the body's MMDDHHMMSS form (the header time when known).
  */
 function applyPivot(rec: LogRecord, s: string, at: number, ctx: ParseContext, refMs: number): void {
-  const body = parsePivotBody(s, at, ctx.tz, refMs);
-  if (body === null) {
-    rec.message = at === 0 ? s : s.slice(at);
-    return;
-  }
-  rec.format = 'pivot';
-  if (body.mac !== null) rec.mac = body.mac;
-  if (body.tag !== null) rec.tag = body.tag; // the body's tag is the handset's own
-  if (body.severity !== null) {
-    rec.severity = body.severity;
-    rec.severity_name = severityName(body.severity);
-  }
-  if (body.missed !== null) rec.missed_events = body.missed;
-  if (body.time !== null) {
-    if (body.time.kind === 'uptime') rec.uptime_ms = body.time.ms;
-    else rec.device_time = toIso(body.time.ms);
-  }
-  rec.message = body.message;
-  if (body.error !== null) rec.parse_error = body.error;
+  if (!readPivotBody(s, at, ctx.tz, refMs, rec)) rec.message = at === 0 ? s : s.slice(at);
+}
+
+/** applyPivot after a header whose raw tag (readTagAt) is cleaned only if the body does not replace it. */
+function applyPivotCleaningTag(rec: LogRecord, s: string, at: number, ctx: ParseContext, refMs: number): void {
+  const headerTag = rec.tag;
+  applyPivot(rec, s, at, ctx, refMs);
+  if (headerTag !== null && rec.tag === headerTag) rec.tag = cleanTag(headerTag);
 }
 
 function setSeverity(rec: LogRecord, facility: number, severity: number): void {
@@ -247,11 +230,9 @@ function parseServerFileLine(s: string, ctx: ParseContext): ParsedRecord | null 
   rec.format = 'rfc3164';
   setSeverity(rec, fl.facility, fl.severity);
   rec.syslog_time = toIso(recv.ms);
-  const tagged = parseBsdRest(s, i);
   rec.host = host;
-  if (normalizeMac(host ?? '') !== null) rec.mac = normalizeMac(host ?? '');
-  rec.tag = tagged.host === null ? tagged.tag : null;
-  rec.pid = tagged.host === null ? tagged.pid : null;
-  applyPivot(rec, s, tagged.host === null ? tagged.msgStart : i, refCtx, recv.ms);
+  if (host !== null) rec.mac = normalizeMac(host);
+  const msgStart = readTagAt(s, i, rec);
+  applyPivotCleaningTag(rec, s, msgStart >= 0 ? msgStart : i, refCtx, recv.ms);
   return withDecoders(rec);
 }

@@ -3,19 +3,12 @@
 //   network form:   MAC| TIMESTAMP| TAG |SEV|MISSED| DESCRIPTION
 // Spaces around `|` vary; the description may itself contain `|`, so only the first fields split.
 
-import { parseBodyTime, type BodyTime } from './body-time.js';
+import { emptyRecord, severityName, type LogRecord } from '../core/record.js';
+import { parseBodyTime } from './body-time.js';
 import { normalizeMac } from './mac.js';
 import { severityByLetter } from './pri.js';
+import { toIso } from './time.js';
 
-export interface PivotBody {
-  mac: string | null;
-  time: BodyTime | null;
-  tag: string | null;
-  severity: number | null;
-  missed: number | null;
-  message: string;
-  error: string | null;
-}
 
 function isSpace(c: number): boolean {
   return c === 32 || c === 9;
@@ -64,13 +57,15 @@ function parseMissed(s: string, a: number, b: number): number {
 }
 
 /**
- * Parse a pipe body starting at `start` of `s`. Returns null when the text is not a handset body at
- * all (so the caller keeps it as a plain message); a recognised but damaged body comes back with
- * `error` set and whatever fields could be read.
+ * Read a pipe body starting at `start` of `s` into `rec` (format, MAC, body time, tag, severity,
+ * missed events, message, parse_error). Returns false, leaving `rec` untouched, when the text is
+ * not a handset body at all (the caller keeps it as a plain message); a recognised but damaged body
+ * is read as far as it goes and says why in parse_error. Writing into the record, rather than
+ * returning an object of fields, keeps this per-line path free of temporary objects.
  */
-export function parsePivotBody(s: string, start: number, tz: string, refMs: number): PivotBody | null {
+export function readPivotBody(s: string, start: number, tz: string, refMs: number, rec: LogRecord): boolean {
   let p = s.indexOf('|', start);
-  if (p < 0) return null;
+  if (p < 0) return false;
   let a = trimStart(s, start, p);
   let b = trimEnd(s, a, p);
   const mac = normalizeMac(s, a, b);
@@ -79,73 +74,83 @@ export function parsePivotBody(s: string, start: number, tz: string, refMs: numb
     fieldStart = p + 1;
     p = s.indexOf('|', fieldStart);
   }
-  // TIMESTAMP
-  const out: PivotBody = { mac, time: null, tag: null, severity: null, missed: null, message: '', error: null };
   if (p < 0) {
-    if (mac === null) return null;
-    out.message = s.slice(fieldStart).trim();
-    out.error = 'pipe body truncated after MAC';
-    return out;
+    if (mac === null) return false;
+    begin(rec, mac);
+    rec.message = s.slice(fieldStart).trim();
+    rec.parse_error = 'pipe body truncated after MAC';
+    return true;
   }
+  // TIMESTAMP
   a = trimStart(s, fieldStart, p);
   b = trimEnd(s, a, p);
   const time = parseBodyTime(s, a, b, tz, refMs);
   // Without a MAC, only a valid timestamp tells a handset body from arbitrary text with a pipe.
-  if (time === null && mac === null) return null;
-  out.time = time;
-  const errors: string[] = [];
-  if (time === null) errors.push(`unrecognised body timestamp "${s.slice(a, Math.min(b, a + 20))}"`);
+  if (time === null && mac === null) return false;
+  begin(rec, mac);
+  let errors: string | null = null;
+  if (time === null) errors = `unrecognised body timestamp "${s.slice(a, Math.min(b, a + 20))}"`;
+  else if (time.kind === 'uptime') rec.uptime_ms = time.ms;
+  else rec.device_time = toIso(time.ms);
   // TAG
   const tagStart = p + 1;
   p = s.indexOf('|', tagStart);
-  if (p < 0) {
-    out.message = s.slice(tagStart).trim();
-    errors.push('pipe body truncated after timestamp');
-    out.error = errors.join('; ');
-    return out;
-  }
+  if (p < 0) return finish(rec, s.slice(tagStart).trim(), join(errors, 'pipe body truncated after timestamp'));
   a = trimStart(s, tagStart, p);
   b = trimEnd(s, a, p);
-  if (b > a) out.tag = s.slice(a, b);
+  if (b > a) rec.tag = s.slice(a, b); // the body's tag is the handset's own
   // SEV
   const sevStart = p + 1;
   p = s.indexOf('|', sevStart);
-  if (p < 0) {
-    out.message = s.slice(sevStart).trim();
-    errors.push('pipe body truncated after tag');
-    out.error = errors.join('; ');
-    return out;
-  }
+  if (p < 0) return finish(rec, s.slice(sevStart).trim(), join(errors, 'pipe body truncated after tag'));
   a = trimStart(s, sevStart, p);
   b = trimEnd(s, a, p);
   const sev = decodeSevField(s, a, b);
-  if (sev >= 0) out.severity = sev;
-  else errors.push(`unrecognised severity field "${s.slice(a, Math.min(b, a + 10))}"`);
+  if (sev >= 0) {
+    rec.severity = sev;
+    rec.severity_name = severityName(sev);
+  } else errors = join(errors, `unrecognised severity field "${s.slice(a, Math.min(b, a + 10))}"`);
   // MISSED
   const missedStart = p + 1;
   p = s.indexOf('|', missedStart);
   if (p < 0) {
     // Some firmware omits the description separator on empty descriptions: `…|7|00`.
     a = trimStart(s, missedStart, s.length);
-  b = trimEnd(s, a, s.length);
+    b = trimEnd(s, a, s.length);
     const m = parseMissed(s, a, b);
-    if (m >= 0) out.missed = m;
-    else {
-      out.message = s.slice(missedStart).trim();
-      errors.push('pipe body truncated after severity');
+    if (m >= 0) {
+      rec.missed_events = m;
+      return finish(rec, '', errors);
     }
-    if (errors.length > 0) out.error = errors.join('; ');
-    return out;
+    return finish(rec, s.slice(missedStart).trim(), join(errors, 'pipe body truncated after severity'));
   }
   a = trimStart(s, missedStart, p);
   b = trimEnd(s, a, p);
   const missed = parseMissed(s, a, b);
-  if (missed >= 0) out.missed = missed;
-  else errors.push(`unrecognised missed-events field "${s.slice(a, Math.min(b, a + 10))}"`);
+  if (missed >= 0) rec.missed_events = missed;
+  else errors = join(errors, `unrecognised missed-events field "${s.slice(a, Math.min(b, a + 10))}"`);
   // DESCRIPTION: everything after the fifth separator, pipes included.
   a = trimStart(s, p + 1, s.length);
   b = trimEnd(s, a, s.length);
-  out.message = s.slice(a, b);
-  if (errors.length > 0) out.error = errors.join('; ');
-  return out;
+  return finish(rec, s.slice(a, b), errors);
+}
+
+function begin(rec: LogRecord, mac: string | null): void {
+  rec.format = 'pivot';
+  if (mac !== null) rec.mac = mac;
+}
+
+function finish(rec: LogRecord, message: string, errors: string | null): true {
+  rec.message = message;
+  if (errors !== null) rec.parse_error = errors;
+  return true;
+}
+
+function join(a: string | null, b: string): string {
+  return a === null ? b : `${a}; ${b}`;
+}
+
+/** Whether `s[start…]` is a handset pipe body (reads it into a scratch record). */
+export function isPivotBody(s: string, start: number, tz: string, refMs: number): boolean {
+  return readPivotBody(s, start, tz, refMs, emptyRecord(''));
 }

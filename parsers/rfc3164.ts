@@ -2,18 +2,9 @@
 // §4.1.3). Also serves the internal handset form, where a MAC stands in the host position, and
 // rsyslog's file formats, which share this layout after their own timestamp.
 
+import type { LogRecord } from '../core/record.js';
 import { normalizeMac } from './mac.js';
-import { cleanTag } from './tag.js';
 
-export interface BsdRest {
-  host: string | null;
-  /** MAC found in the host position (the handset's internal form). */
-  mac: string | null;
-  tag: string | null;
-  pid: number | null;
-  /** Start of MSG. */
-  msgStart: number;
-}
 
 function pidValue(s: string, a: number, b: number): number | null {
   if (b <= a || b - a > 10) return null;
@@ -28,10 +19,12 @@ function pidValue(s: string, a: number, b: number): number | null {
 }
 
 /**
- * Parse `TAG[pid]: ` / `TAG: ` at `at`. Returns null if no tag delimiter comes before a space —
- * then the text is the message itself (RFC 3164 allows a missing TAG).
+ * Read `TAG[pid]: ` / `TAG: ` at `at` into rec.tag / rec.pid and return where MSG starts, or -1
+ * (rec untouched) if no tag delimiter comes before a space — then the text is the message itself
+ * (RFC 3164 allows a missing TAG). The tag is as sent: the caller cleans it with cleanTag only if
+ * the handset body does not bring its own (most handset lines do, so this saves the work).
  */
-export function parseTagAt(s: string, at: number): { tag: string | null; pid: number | null; msgStart: number } | null {
+export function readTagAt(s: string, at: number, rec: LogRecord): number {
   // One bounded scan to the first delimiter: this runs on every line.
   const max = Math.min(s.length, at + 256);
   let i = at;
@@ -40,26 +33,23 @@ export function parseTagAt(s: string, at: number): { tag: string | null; pid: nu
     c = s.charCodeAt(i);
     if (c === 32 || c === 9 || c === 91 /* [ */ || c === 58 /* : */) break;
   }
-  if (i === max && max < s.length) return null;
+  if (i === max && max < s.length) return -1;
   if (c === 58) {
-    let sp = i + 1;
-    while (sp < s.length && s.charCodeAt(sp) !== 32 && s.charCodeAt(sp) !== 9) sp++;
-    return tagBeforeColon(s, at, i, sp);
+    // `TAG: msg` or `TAG:` at the end; `a:b` inside a word is text, not a tag.
+    const next = s.charCodeAt(i + 1);
+    if (i === at || (i + 1 < s.length && next !== 32 && next !== 9)) return -1;
+    rec.tag = s.slice(at, i);
+    rec.pid = null;
+    return skipOneSpace(s, i + 1);
   }
-  if (c !== 91 || i === max || i === at) return null; // `[fe80::1]` is an IPv6 host, not a tag
-  const br = i;
-  const close = s.indexOf(']', br + 1);
-  if (close < 0 || close - br > 24) return null;
-  const pid = pidValue(s, br + 1, close);
+  if (c !== 91 || i === max || i === at) return -1; // `[fe80::1]` is an IPv6 host, not a tag
+  const close = s.indexOf(']', i + 1);
+  if (close < 0 || close - i > 24) return -1;
+  rec.pid = pidValue(s, i + 1, close);
+  rec.tag = i === at ? null : s.slice(at, i);
   let j = close + 1;
   if (s.charCodeAt(j) === 58) j++;
-  return { tag: br === at ? null : cleanTag(s.slice(at, br)), pid, msgStart: skipOneSpace(s, j) };
-}
-
-function tagBeforeColon(s: string, at: number, colon: number, sp: number) {
-  // `TAG: msg` or `TAG:` at the end; `a:b` inside a word is text, not a tag.
-  if (colon === at || (colon + 1 !== sp && colon + 1 !== s.length)) return null;
-  return { tag: cleanTag(s.slice(at, colon)), pid: null, msgStart: skipOneSpace(s, colon + 1) };
+  return skipOneSpace(s, j);
 }
 
 function skipOneSpace(s: string, i: number): number {
@@ -75,39 +65,28 @@ function looksLikeTag(s: string, a: number, b: number): boolean {
   return b === s.length && s.indexOf('\t', a) >= 0;
 }
 
-/** Host (or MAC) and tag after a BSD/ISO header timestamp at `at` (pointing at the space after it). */
-export function parseBsdRest(s: string, at: number): BsdRest {
+/**
+ * Host (or MAC) and tag after a BSD/ISO header timestamp at `at` (pointing at the space after it),
+ * read into rec.host / rec.mac / rec.tag / rec.pid. Returns where MSG starts.
+ */
+export function readBsdRest(s: string, at: number, rec: LogRecord): number {
   let i = at;
   while (s.charCodeAt(i) === 32) i++;
   i = skipZoneAndYear(s, i);
-  const out: BsdRest = { host: null, mac: null, tag: null, pid: null, msgStart: i };
   let sp = s.indexOf(' ', i);
   // A first token that is already `TAG:` / `TAG[pid]:` means the sender left out HOSTNAME.
   if (looksLikeTag(s, i, sp < 0 ? s.length : sp)) {
-    const direct = parseTagAt(s, i);
-    if (direct !== null) {
-      out.tag = direct.tag;
-      out.pid = direct.pid;
-      out.msgStart = direct.msgStart;
-      return out;
-    }
+    const direct = readTagAt(s, i, rec);
+    if (direct >= 0) return direct;
   }
-  if (sp < 0) {
-    out.msgStart = i;
-    return out;
-  }
+  if (sp < 0) return i;
   const mac = normalizeMac(s, i, sp);
-  if (mac !== null) out.mac = mac;
-  else if (s.charCodeAt(i) === 91 && s.charCodeAt(sp - 1) === 93) out.host = s.slice(i + 1, sp - 1);
-  else out.host = s.slice(i, sp);
+  if (mac !== null) rec.mac = mac;
+  else if (s.charCodeAt(i) === 91 && s.charCodeAt(sp - 1) === 93) rec.host = s.slice(i + 1, sp - 1);
+  else rec.host = s.slice(i, sp);
   while (s.charCodeAt(sp) === 32) sp++;
-  const t = parseTagAt(s, sp);
-  if (t !== null) {
-    out.tag = t.tag;
-    out.pid = t.pid;
-    out.msgStart = t.msgStart;
-  } else out.msgStart = sp;
-  return out;
+  const t = readTagAt(s, sp, rec);
+  return t >= 0 ? t : sp;
 }
 
 /**

@@ -48,6 +48,7 @@ export function decodeEvent(tag: string | null, message: string): Decoded | null
       }
     }
   }
+  if (byContent.length === 0) return null;
   for (const d of byContent) {
     const needles = d.contains ?? [];
     let hit = false;
