@@ -10,6 +10,7 @@ import { errorMessage, HandlogError } from '../core/errors.js';
 import { createLogger, type Logger } from '../core/logger.js';
 import { Registry } from '../core/metrics.js';
 import { createPipeline, type Pipeline } from '../ingest/pipeline.js';
+import { keepWorkerThreadsDeprioritized } from '../ingest/priority.js';
 import { createSink, type Sink } from '../ingest/sink.js';
 import { createWal, type Wal } from '../ingest/wal.js';
 import { startListeners, type Listeners } from '../ingest/listen.js';
@@ -129,6 +130,7 @@ export async function startService(
     if (migrated) sink.start();
     else await tryMigrate(500);
 
+    cleanups.unshift(keepWorkerThreadsDeprioritized());
     const pipeline = createPipeline({ tz: config.tz }, { wal, metrics, logger, dropped });
     const listeners = await startListeners(config, { onFrame: (f) => pipeline.ingest(f), metrics, logger, dropped });
     cleanups.unshift(() => listeners.stop());

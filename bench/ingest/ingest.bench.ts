@@ -146,7 +146,9 @@ async function main(): Promise<void> {
       const probes = startProbes(http, (l) => udp.send(l, udpPort, '127.0.0.1'));
       let sent = 0;
       while (sent < n) {
-        const due = Math.min(n, Math.floor(((Date.now() - t0) / 1000) * UDP_RATE) + 100);
+        // Catch up in small bursts only: real handsets send independently, not in blocks of
+        // thousands after a pause of the load generator.
+        const due = Math.min(n, Math.floor(((Date.now() - t0) / 1000) * UDP_RATE) + 100, sent + 200);
         while (sent < due) udp.send(datagrams[sent++] as Buffer, udpPort, '127.0.0.1');
         await new Promise((res) => setImmediate(res));
       }
