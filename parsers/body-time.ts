@@ -32,22 +32,35 @@ function num(s: string, at: number, end: number): number {
  * Parse `s[start, end)` (already trimmed). `refMs` anchors the year of the absolute form and `tz`
  * is its zone. Returns null when the field is not one of the three forms.
  */
+/** The kind of the last successful readBodyTime (module state: the per-line path allocates nothing). */
+export let bodyTimeKind: BodyTime['kind'] = 'epoch';
+
+/** parseBodyTime as an object, for callers off the hot path. */
 export function parseBodyTime(s: string, start: number, end: number, tz: string, refMs: number): BodyTime | null {
+  const ms = readBodyTime(s, start, end, tz, refMs);
+  return Number.isNaN(ms) ? null : { kind: bodyTimeKind, ms };
+}
+
+/** Epoch ms (or uptime ms) of `s[start, end)`, NaN when it is none of the three forms; see bodyTimeKind. */
+export function readBodyTime(s: string, start: number, end: number, tz: string, refMs: number): number {
   // One pass: the integer part's value and length, and where the dot is.
   let dot = -1;
   let intVal = 0;
   for (let i = start; i < end; i++) {
     const c = s.charCodeAt(i);
     if (c === 46) {
-      if (dot >= 0) return null;
+      if (dot >= 0) return NaN;
       dot = i;
-    } else if (c < 48 || c > 57) return null;
+    } else if (c < 48 || c > 57) return NaN;
     else if (dot < 0) intVal = intVal * 10 + (c - 48);
   }
   const intEnd = dot < 0 ? end : dot;
   const intLen = intEnd - start;
-  if (intLen === 0 || (dot >= 0 && dot === end - 1)) return null;
-  if (dot < 0 && intLen >= 12 && intLen <= 14) return { kind: 'epoch', ms: intVal };
+  if (intLen === 0 || (dot >= 0 && dot === end - 1)) return NaN;
+  if (dot < 0 && intLen >= 12 && intLen <= 14) {
+    bodyTimeKind = 'epoch';
+    return intVal;
+  }
   const frac = dot < 0 ? 0 : fractionMs(s, dot + 1, end);
   if (intLen === 10) {
     // MMDDHHMMSS
@@ -57,16 +70,18 @@ export function parseBodyTime(s: string, start: number, end: number, tz: string,
     const minute = num(s, start + 6, start + 8);
     const second = num(s, start + 8, start + 10);
     const ms = inferYear(tz, refMs, month, day, hour, minute, second, frac);
-    if (Number.isNaN(ms)) return null;
-    return { kind: 'absolute', ms };
+    if (Number.isNaN(ms)) return NaN;
+    bodyTimeKind = 'absolute';
+    return ms;
   }
   if (intLen >= 6 && intLen <= 9 && dot >= 0) {
     // HHMMSS since boot; hours may run past two digits on a long uptime.
     const hours = Math.floor(intVal / 10_000);
     const minutes = Math.floor(intVal / 100) % 100;
     const seconds = intVal % 100;
-    if (minutes > 59 || seconds > 59) return null;
-    return { kind: 'uptime', ms: ((hours * 60 + minutes) * 60 + seconds) * 1000 + frac };
+    if (minutes > 59 || seconds > 59) return NaN;
+    bodyTimeKind = 'uptime';
+    return ((hours * 60 + minutes) * 60 + seconds) * 1000 + frac;
   }
-  return null;
+  return NaN;
 }

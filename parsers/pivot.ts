@@ -4,7 +4,7 @@
 // Spaces around `|` vary; the description may itself contain `|`, so only the first fields split.
 
 import { emptyRecord, severityName, type LogRecord } from '../core/record.js';
-import { parseBodyTime } from './body-time.js';
+import { bodyTimeKind, readBodyTime } from './body-time.js';
 import { normalizeMac } from './mac.js';
 import { severityByLetter } from './pri.js';
 import { toIso } from './time.js';
@@ -84,14 +84,14 @@ export function readPivotBody(s: string, start: number, tz: string, refMs: numbe
   // TIMESTAMP
   a = trimStart(s, fieldStart, p);
   b = trimEnd(s, a, p);
-  const time = parseBodyTime(s, a, b, tz, refMs);
+  const timeMs = readBodyTime(s, a, b, tz, refMs);
   // Without a MAC, only a valid timestamp tells a handset body from arbitrary text with a pipe.
-  if (time === null && mac === null) return false;
+  if (Number.isNaN(timeMs) && mac === null) return false;
   begin(rec, mac);
   let errors: string | null = null;
-  if (time === null) errors = `unrecognised body timestamp "${s.slice(a, Math.min(b, a + 20))}"`;
-  else if (time.kind === 'uptime') rec.uptime_ms = time.ms;
-  else rec.device_time = toIso(time.ms);
+  if (Number.isNaN(timeMs)) errors = `unrecognised body timestamp "${s.slice(a, Math.min(b, a + 20))}"`;
+  else if (bodyTimeKind === 'uptime') rec.uptime_ms = timeMs;
+  else rec.device_time = toIso(timeMs);
   // TAG
   const tagStart = p + 1;
   p = s.indexOf('|', tagStart);
