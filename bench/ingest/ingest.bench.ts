@@ -3,6 +3,7 @@
 // is queryable through the API, and reports messages/s, loss, p99 send→queryable latency and RSS.
 // Bounded: a fixed count per transport, loopback only, every wait has a deadline.
 
+import { execFileSync, spawn } from 'node:child_process';
 import dgram from 'node:dgram';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -103,6 +104,71 @@ function peakRssMb(pid: number): number {
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
   const m = /VmHWM:\s+(\d+) kB/.exec(status);
   return m === null ? NaN : Number(m[1]) / 1024;
+}
+
+/** The rsyslog daemon, when installed: the same TCP load into a plain file, for the ratio. */
+function findRsyslogd(): string | null {
+  for (const p of ['/usr/sbin/rsyslogd', '/sbin/rsyslogd', '/usr/local/sbin/rsyslogd']) if (fs.existsSync(p)) return p;
+  return null;
+}
+
+async function rsyslogTcp(bin: string, dir: string, n: number): Promise<{ seconds: number; stored: number } | null> {
+  const port = await freePort();
+  const work = path.join(dir, 'rsyslog');
+  fs.mkdirSync(work, { recursive: true });
+  const out = path.join(work, 'out.log');
+  const conf = path.join(work, 'rsyslog.conf');
+  fs.writeFileSync(
+    conf,
+    `global(workDirectory="${work}")\nmodule(load="imtcp")\ninput(type="imtcp" port="${port}" address="127.0.0.1")\n` +
+      `*.* action(type="omfile" file="${out}")\n`,
+  );
+  const child = spawn(bin, ['-n', '-f', conf, '-i', path.join(work, 'rsyslogd.pid')], { stdio: 'ignore' });
+  try {
+    // Wait for the port.
+    for (let i = 0; ; i++) {
+      const ok = await new Promise<boolean>((r) => {
+        const s = net.connect(port, '127.0.0.1', () => {
+          s.end();
+          r(true);
+        });
+        s.on('error', () => r(false));
+      });
+      if (ok) break;
+      if (i > 100 || child.exitCode !== null) return null;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const per = Math.ceil(n / 4);
+    const chunkSets = Array.from({ length: 4 }, (_, k) => frames(Math.max(0, Math.min(per, n - k * per)), 100 + k, true));
+    const t0 = Date.now();
+    await Promise.all(chunkSets.map((chunks) => writeAll(net.connect(port, '127.0.0.1'), chunks)));
+    const lines = () => {
+      try {
+        const b = fs.readFileSync(out);
+        let c = 0;
+        for (let i = b.indexOf(10); i >= 0; i = b.indexOf(10, i + 1)) c++;
+        return c;
+      } catch {
+        return 0;
+      }
+    };
+    let stored = 0;
+    const deadline = Date.now() + 300_000;
+    let last = -1;
+    let stableSince = Date.now();
+    while (Date.now() < deadline) {
+      stored = lines();
+      if (stored >= n) break;
+      if (stored !== last) {
+        last = stored;
+        stableSince = Date.now();
+      } else if (Date.now() - stableSince > 10_000) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return { seconds: (Date.now() - t0) / 1000, stored };
+  } finally {
+    child.kill('SIGTERM');
+  }
 }
 
 interface Result {
@@ -207,6 +273,22 @@ async function main(): Promise<void> {
       `\n| transport | messages | end-to-end msg/s (send → all queryable) | send msg/s | loss | p50 send→queryable | p99 send→queryable |\n|---|---:|---:|---:|---:|---:|---:|\n${rows.join('\n')}\n` +
       `\npeak RSS of handlog serve: ${fmt(rss)} MiB\n`,
   );
+  const rsyslogd = findRsyslogd();
+  if (rsyslogd === null) {
+    process.stdout.write('\nrsyslogd is not installed: no rsyslog comparison (apt-get install rsyslog to add it).\n');
+  } else {
+    const tcp = results.find((r) => r.transport === 'tcp');
+    const rs = await rsyslogTcp(rsyslogd, dir, COUNTS.tcp);
+    if (rs === null || tcp === undefined) process.stdout.write('\nrsyslogd did not start: no comparison.\n');
+    else {
+      const rate = COUNTS.tcp / rs.seconds;
+      process.stdout.write(
+        `\nrsyslog ${/rsyslogd\s+([\d.]+)/.exec(execFileSync(rsyslogd, ['-v']).toString())?.[1] ?? ''}, same TCP load into a plain file: ` +
+          `${fmt(rate)} msg/s, ${fmt(rs.stored)} of ${fmt(COUNTS.tcp)} lines written; ` +
+          `handlog/rsyslog = ${(tcp.sent / tcp.seconds / rate).toFixed(2)} (handlog parses, indexes and stores queryable rows; rsyslog appends text)\n`,
+      );
+    }
+  }
   const drops = metrics.split('\n').filter((l) => l.startsWith('handlog_dropped_total') || l.startsWith('handlog_udp_kernel_drops'));
   if (drops.length > 0) process.stdout.write(`\n${drops.join('\n')}\n`);
   fs.rmSync(dir, { recursive: true, force: true });
