@@ -8,7 +8,11 @@ import type { Decoder } from './index.js';
 /** The tags the guide lists for SIP ("SlnkSipService", "Slnk_Sip", "SipService"). */
 const SIP_TAGS = ['SipService', 'SlnkSipService', 'Slnk_Sip'];
 const STATE_CHANGE = 'call state change:';
-const KEYS = new Set(['cid', 'cstate', 'mstate', 'respCode']);
+
+function intOrText(value: string): number | string {
+  const n = Number(value);
+  return value !== '' && Number.isInteger(n) ? n : value;
+}
 
 export const sipCallStateDecoder: Decoder = {
   name: 'sip_call_state',
@@ -16,7 +20,8 @@ export const sipCallStateDecoder: Decoder = {
   decode(message) {
     const at = message.indexOf(STATE_CHANGE);
     if (at < 0) return null;
-    const event: EventInfo = { type: 'sip_call_state' };
+    // One fixed shape (absent keys stay null): cheaper than growing the object key by key.
+    const event: EventInfo = { type: 'sip_call_state', cid: null, cstate: null, mstate: null, respCode: null };
     let found = 0;
     let i = at + STATE_CHANGE.length;
     while (i < message.length) {
@@ -25,11 +30,18 @@ export const sipCallStateDecoder: Decoder = {
       if (end < 0) end = message.length;
       const eq = message.indexOf('=', i);
       if (eq > i && eq < end) {
-        const key = message.slice(i, eq);
-        if (KEYS.has(key)) {
-          const value = message.slice(eq + 1, end);
-          const n = Number(value);
-          event[key] = (key === 'cid' || key === 'respCode') && value !== '' && Number.isInteger(n) ? n : value;
+        const keyLen = eq - i;
+        if (keyLen === 3 && message.startsWith('cid', i)) {
+          event['cid'] = intOrText(message.slice(eq + 1, end));
+          found++;
+        } else if (keyLen === 6 && message.startsWith('cstate', i)) {
+          event['cstate'] = message.slice(eq + 1, end);
+          found++;
+        } else if (keyLen === 6 && message.startsWith('mstate', i)) {
+          event['mstate'] = message.slice(eq + 1, end);
+          found++;
+        } else if (keyLen === 8 && message.startsWith('respCode', i)) {
+          event['respCode'] = intOrText(message.slice(eq + 1, end));
           found++;
         }
       }
@@ -47,8 +59,12 @@ export const sipPlaceCallDecoder: Decoder = {
   decode(message) {
     const at = message.indexOf(PLACE_CALL);
     if (at < 0) return null;
-    const to = message.slice(at + PLACE_CALL.length).trim().split(/\s+/)[0];
-    if (to === undefined || to === '') return null;
+    let start = at + PLACE_CALL.length;
+    while (message.charCodeAt(start) === 32) start++;
+    let end = message.indexOf(' ', start);
+    if (end < 0) end = message.length;
+    const to = message.slice(start, end).trim();
+    if (to === '') return null;
     return { event: { type: 'sip_place_call', to } };
   },
 };
