@@ -153,7 +153,7 @@ export async function startService(
         listeners: listeners.addresses,
       };
     };
-    const app = createApp({ store, metrics, logger, health });
+    const app = createApp({ store, metrics, logger, health, pipeline });
     const httpServer = await new Promise<ServerType>((resolve, reject) => {
       const srv = serveHttp({ fetch: app.fetch, hostname: config.http.host, port: config.http.port }, () => resolve(srv));
       srv.once('error', (e: Error) =>

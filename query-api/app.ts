@@ -5,7 +5,10 @@ import { HandlogError, type ErrorCode } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Registry } from '../core/metrics.js';
 import type { Store } from '../store/client.js';
+import { deviceRoutes } from './routes/devices.js';
 import { logRoutes } from './routes/logs.js';
+import { statsRoutes } from './routes/stats.js';
+import { createTailHub, type RecordSource, type TailLimits } from './tail.js';
 
 export interface HealthReport {
   status: 'ok' | 'degraded';
@@ -19,6 +22,10 @@ export interface AppDeps {
   metrics: Registry;
   logger: Logger;
   health(): Promise<HealthReport>;
+  /** Accepted rows as they arrive (the ingest pipeline): the live tail's only source. */
+  pipeline: RecordSource;
+  /** Live-tail buffer limits and heartbeat; the defaults suit production. */
+  tailLimits?: Partial<TailLimits>;
   /** Clock for relative times (`-15m`); injectable for tests. */
   now?: () => number;
 }
@@ -59,6 +66,10 @@ export function createApp(deps: AppDeps): Hono {
     c.header('Content-Type', 'text/plain; version=0.0.4; charset=utf-8');
     return c.body(deps.metrics.render());
   });
-  app.route('/api/logs', logRoutes({ client: deps.store.client, now }));
+  const tail = createTailHub(deps.pipeline, { metrics: deps.metrics, logger: deps.logger }, deps.tailLimits);
+  const client = deps.store.client;
+  app.route('/api/logs', logRoutes({ client, now, logger: deps.logger, tail }));
+  app.route('/api/devices', deviceRoutes({ client, now }));
+  app.route('/api', statsRoutes({ client, now }));
   return app;
 }

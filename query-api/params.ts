@@ -1,17 +1,67 @@
-// Query-string parsing for the log routes: every parameter validated, every problem a 400 that
-// names the parameter. Values reach SQL only as query parameters (store/queries.ts).
+// Query-string parsing for the API routes: every parameter validated, every problem a 400 that
+// names the parameter, and each route accepts only its own list of parameters. Values reach SQL
+// only as query parameters (store/queries.ts).
 
 import { HandlogError } from '../core/errors.js';
 import { SEVERITY_NAMES } from '../core/record.js';
 import { parseMac } from '../parsers/mac.js';
 import { DEFAULT_LIMIT, MAX_LIMIT, type LogFilters } from '../store/queries.js';
 
-export const FILTER_PARAMS = [
-  'mac', 'tag', 'tag_contains', 'severity', 'max_severity', 'q', 'host', 'session', 'from', 'to', 'limit', 'cursor',
-] as const;
+/** The log filters of DESIGN §4 (paging and format are per route). */
+export const LOG_FILTER_PARAMS = ['mac', 'tag', 'tag_contains', 'severity', 'max_severity', 'q', 'host', 'session', 'from', 'to'] as const;
 
-function bad(param: string, message: string): HandlogError {
+/** Tail streams rows as they arrive: a time range, a cursor or a limit mean nothing there. */
+const TAIL_FILTER_PARAMS = LOG_FILTER_PARAMS.filter((p) => p !== 'from' && p !== 'to');
+
+/** Known query parameters of each route; anything else is a 400. */
+export const ROUTE_PARAMS = {
+  logs: [...LOG_FILTER_PARAMS, 'limit', 'cursor'],
+  'logs/count': [...LOG_FILTER_PARAMS],
+  'logs/export': [...LOG_FILTER_PARAMS, 'format'],
+  'logs/tail': TAIL_FILTER_PARAMS,
+  'logs/:id': [],
+  stats: [...LOG_FILTER_PARAMS, 'interval'],
+  tags: ['q', 'from', 'to', 'limit'],
+  devices: ['sort', 'q', 'limit'],
+  'devices/:mac': [],
+  'devices/:mac/battery': ['from', 'to'],
+} as const satisfies Record<string, readonly string[]>;
+
+export type RouteName = keyof typeof ROUTE_PARAMS;
+
+/** Accepted on every route: an access token for clients that cannot set headers (EventSource). */
+const ANY_ROUTE = ['token'];
+
+/** Parameters that may be repeated; their values are joined (`tag` with `|`, the others with `,`). */
+const REPEATABLE: ReadonlySet<string> = new Set(['mac', 'tag', 'severity']);
+
+export function bad(param: string, message: string): HandlogError {
   return new HandlogError('BAD_REQUEST', `${param}: ${message}`);
+}
+
+/** 400 for the first parameter the route does not know. */
+export function rejectUnknown(q: URLSearchParams, route: RouteName): void {
+  const known: readonly string[] = ROUTE_PARAMS[route];
+  for (const key of q.keys()) {
+    if (!known.includes(key) && !ANY_ROUTE.includes(key)) {
+      throw bad(key, `unknown parameter for /api/${route} (known: ${known.length === 0 ? 'none' : known.join(', ')})`);
+    }
+  }
+}
+
+/** The single value of a parameter (repeatable ones joined); 400 when a single one is repeated. */
+export function one(q: URLSearchParams, name: string): string | undefined {
+  const all = q.getAll(name);
+  if (all.length > 1 && !REPEATABLE.has(name)) throw bad(name, 'given more than once');
+  return all.length === 0 ? undefined : all.join(name === 'tag' ? '|' : ',');
+}
+
+/** A whole number from 1 to max; `def` when absent. */
+export function parseLimit(q: URLSearchParams, name: string, def: number, max: number): number {
+  const v = one(q, name);
+  if (v === undefined) return def;
+  if (!/^\d{1,9}$/.test(v) || Number(v) < 1 || Number(v) > max) throw bad(name, `"${v}" is not a whole number between 1 and ${max}`);
+  return Number(v);
 }
 
 /** A severity given as a number 0–7 or a name (Fatal, error, WARNING, emerg, crit, err, …). */
@@ -42,6 +92,32 @@ export function parseTime(param: string, v: string, nowMs: number): string {
   return new Date(ms).toISOString();
 }
 
+/** `from` and `to` (ISO or relative); 400 when from is after to. */
+export function parseTimeRange(q: URLSearchParams, nowMs: number): { from?: string; to?: string } {
+  const r: { from?: string; to?: string } = {};
+  const from = one(q, 'from');
+  if (from !== undefined && from !== '') r.from = parseTime('from', from, nowMs);
+  const to = one(q, 'to');
+  if (to !== undefined && to !== '') r.to = parseTime('to', to, nowMs);
+  if (r.from !== undefined && r.to !== undefined && r.from > r.to) throw bad('from', 'is after to');
+  return r;
+}
+
+/** A bucket width like `30s`, `5m`, `1h`, `1d`, `1w` → milliseconds. */
+export function parseInterval(param: string, v: string): number {
+  const m = /^(\d{1,6})(s|m|h|d|w)$/.exec(v.trim());
+  const n = m === null ? 0 : Number(m[1]);
+  if (m === null || n < 1) throw bad(param, `"${v}" is not an interval like 30s, 5m, 1h, 1d or 1w`);
+  return n * (UNIT_MS[m[2] ?? 's'] ?? 1000);
+}
+
+/** A MAC in any notation → 12 lowercase hex digits, or 400. */
+export function parseMacParam(param: string, v: string): string {
+  const n = parseMac(v);
+  if (n === null) throw bad(param, `"${v}" is not a MAC address (e.g. 00:90:7a:11:ba:aa or 00907a11baaa)`);
+  return n;
+}
+
 function list(v: string, sep: string | RegExp): string[] {
   return v
     .split(sep)
@@ -49,62 +125,48 @@ function list(v: string, sep: string | RegExp): string[] {
     .filter((s) => s !== '');
 }
 
-/** Parse the log filters of DESIGN §4 from a query string. */
-export function parseLogFilters(q: URLSearchParams, nowMs: number, opts: { paging: boolean } = { paging: true }): LogFilters {
+/**
+ * Parse the log filters of DESIGN §4 from a query string, for one of the routes that take them.
+ * Unknown parameters (for that route) are a 400; `limit`/`cursor` are read where the route pages.
+ */
+export function parseLogFilters(
+  q: URLSearchParams,
+  nowMs: number,
+  route: 'logs' | 'logs/count' | 'logs/export' | 'logs/tail' | 'stats' = 'logs',
+): LogFilters {
+  rejectUnknown(q, route);
   const f: LogFilters = {};
-  const one = (name: string): string | undefined => {
-    const all = q.getAll(name);
-    if (all.length > 1 && name !== 'mac' && name !== 'tag' && name !== 'severity') throw bad(name, 'given more than once');
-    return all.length === 0 ? undefined : all.join(name === 'tag' ? '|' : ',');
-  };
-  const mac = one('mac');
+  const mac = one(q, 'mac');
   if (mac !== undefined) {
-    f.mac = list(mac, /[,\s]+/).map((m) => {
-      const n = parseMac(m);
-      if (n === null) throw bad('mac', `"${m}" is not a MAC address (e.g. 00:90:7a:11:ba:aa or 00907a11baaa)`);
-      return n;
-    });
+    f.mac = list(mac, /[,\s]+/).map((m) => parseMacParam('mac', m));
     if (f.mac.length === 0) throw bad('mac', 'is empty');
   }
-  const tag = one('tag');
+  const tag = one(q, 'tag');
   if (tag !== undefined) {
     // The handset's filter syntax: exact, case-sensitive tags joined by `|`.
     f.tag = tag.split('|').filter((t) => t !== '');
     if (f.tag.length === 0) throw bad('tag', 'is empty');
   }
-  const tagContains = one('tag_contains');
+  const tagContains = one(q, 'tag_contains');
   if (tagContains !== undefined && tagContains !== '') f.tag_contains = tagContains;
-  const severity = one('severity');
+  const severity = one(q, 'severity');
   if (severity !== undefined) {
     f.severity = [...new Set(list(severity, ',').map((s) => parseSeverity('severity', s)))];
     if (f.severity.length === 0) throw bad('severity', 'is empty');
   }
-  const maxSev = one('max_severity');
+  const maxSev = one(q, 'max_severity');
   if (maxSev !== undefined) f.max_severity = parseSeverity('max_severity', maxSev);
-  const text = one('q');
+  const text = one(q, 'q');
   if (text !== undefined && text.trim() !== '') f.q = text.trim();
-  const host = one('host');
+  const host = one(q, 'host');
   if (host !== undefined && host !== '') f.host = host;
-  const session = one('session');
+  const session = one(q, 'session');
   if (session !== undefined && session !== '') f.session = session;
-  const from = one('from');
-  if (from !== undefined && from !== '') f.from = parseTime('from', from, nowMs);
-  const to = one('to');
-  if (to !== undefined && to !== '') f.to = parseTime('to', to, nowMs);
-  if (f.from !== undefined && f.to !== undefined && f.from > f.to) throw bad('from', 'is after to');
-  if (opts.paging) {
-    const limit = one('limit');
-    if (limit !== undefined) {
-      if (!/^\d+$/.test(limit) || Number(limit) < 1 || Number(limit) > MAX_LIMIT)
-        throw bad('limit', `"${limit}" is not a whole number between 1 and ${MAX_LIMIT}`);
-      f.limit = Number(limit);
-    } else f.limit = DEFAULT_LIMIT;
-    const cursor = one('cursor');
+  if (route !== 'logs/tail') Object.assign(f, parseTimeRange(q, nowMs));
+  if (route === 'logs') {
+    f.limit = parseLimit(q, 'limit', DEFAULT_LIMIT, MAX_LIMIT);
+    const cursor = one(q, 'cursor');
     if (cursor !== undefined && cursor !== '') f.cursor = cursor;
-  }
-  for (const key of q.keys()) {
-    if (!(FILTER_PARAMS as readonly string[]).includes(key) && key !== 'format' && key !== 'token')
-      throw bad(key, `unknown parameter (known: ${FILTER_PARAMS.join(', ')})`);
   }
   return f;
 }

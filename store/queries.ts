@@ -1,4 +1,5 @@
-// Read side of the store: log search with keyset pagination, counts, one row by id, device summaries.
+// Read side of the store: log search with keyset pagination, counts, one row by id, the streamed
+// export, device summaries and battery series (aggregates for charts are in stats.ts).
 // Every value reaches SQL as a query parameter ({name:Type} + query_params); the SQL text is fixed.
 
 import type { ClickHouseClient } from '@clickhouse/client';
@@ -75,13 +76,14 @@ export function messageSearchMode(client: ClickHouseClient, opts: { refresh?: bo
   let mode = opts.refresh === true ? undefined : searchModes.get(client);
   if (mode === undefined) {
     mode = (async (): Promise<MessageSearchMode> => {
-      const rs = await client.query({
-        query: `SELECT type FROM system.data_skipping_indices
-                WHERE database = currentDatabase() AND table = 'logs' AND name = {name:String}`,
-        query_params: { name: MESSAGE_INDEX_NAME },
-        format: 'JSONEachRow',
-      });
-      const type = (await rs.json<{ type: string }>())[0]?.type;
+      const rows = await select(
+        client,
+        `SELECT type FROM system.data_skipping_indices
+         WHERE database = currentDatabase() AND table = 'logs' AND name = {name:String}`,
+        { name: MESSAGE_INDEX_NAME },
+        'message index lookup failed',
+      );
+      const type = rows[0]?.['type'];
       return type === 'text' ? 'text' : type === 'ngrambf_v1' ? 'ngram' : 'scan';
     })();
     mode.catch(() => searchModes.delete(client));
@@ -145,12 +147,13 @@ function isoMs(name: string, v: string): number {
   return ms;
 }
 
-interface Where {
+export interface Where {
   sql: string;
   params: Record<string, unknown>;
 }
 
-async function buildWhere(client: ClickHouseClient, f: LogFilters, withCursor: boolean): Promise<Where> {
+/** The WHERE clause of the log filters (and, with `withCursor`, the keyset cursor); values as parameters. */
+export async function buildWhere(client: ClickHouseClient, f: LogFilters, withCursor: boolean): Promise<Where> {
   const conds: string[] = [];
   const params: Record<string, unknown> = {};
   if (f.mac !== undefined && f.mac.length > 0) {
@@ -210,11 +213,11 @@ async function buildWhere(client: ClickHouseClient, f: LogFilters, withCursor: b
 // ---------------------------------------------------------------------------------------------
 // Row conversion
 
-type DbValue = string | number | boolean | null;
-type DbRow = Record<string, DbValue>;
+export type DbValue = string | number | boolean | null;
+export type DbRow = Record<string, DbValue>;
 
 /** '2024-01-02 03:04:05.678' (or an ISO form, depending on server settings) → ISO-8601 UTC. */
-function chToIso(v: DbValue | undefined): string | null {
+export function chToIso(v: DbValue | undefined): string | null {
   if (typeof v !== 'string' || v === '') return null;
   const m = /^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2})(\.\d{1,9})?Z?$/.exec(v);
   if (m !== null) return `${m[1]}T${m[2]}${((m[3] ?? '') + '.000').slice(0, 4)}Z`;
@@ -222,13 +225,13 @@ function chToIso(v: DbValue | undefined): string | null {
   return Number.isFinite(ms) ? new Date(ms).toISOString() : null;
 }
 
-function num(v: DbValue | undefined): number | null {
+export function num(v: DbValue | undefined): number | null {
   if (v === null || v === undefined || v === '') return null;
   const n = typeof v === 'number' ? v : Number(v);
   return Number.isFinite(n) ? n : null;
 }
 
-function text(v: DbValue | undefined): string {
+export function text(v: DbValue | undefined): string {
   return typeof v === 'string' ? v : '';
 }
 
@@ -325,7 +328,8 @@ export function rowToRecord(row: DbRow): StoredRecord {
   return rec;
 }
 
-async function select(client: ClickHouseClient, sql: string, params: Record<string, unknown>, action: string): Promise<DbRow[]> {
+/** A SELECT with query parameters → rows; store failures become HandlogErrors (INTERNAL when refused). */
+export async function select(client: ClickHouseClient, sql: string, params: Record<string, unknown>, action: string): Promise<DbRow[]> {
   try {
     const rs = await client.query({ query: sql, query_params: params, format: 'JSONEachRow' });
     return await rs.json<DbRow>();
@@ -367,6 +371,59 @@ export async function getLog(client: ClickHouseClient, id: string): Promise<Stor
   if (!UUID.test(id)) throw badRequest(`id is not a UUID: ${id}`);
   const rows = await select(client, `SELECT ${COLUMNS} FROM logs WHERE id = {id:UUID} LIMIT 1`, { id }, 'log lookup failed');
   return rows[0] === undefined ? null : rowToRecord(rows[0]);
+}
+
+export const EXPORT_PAGE_ROWS = 10_000;
+
+/**
+ * Every row matching the filters, newest first, as an async iterator. The rows are read in keyset
+ * pages on (time, id) — so memory holds one page whatever the match count, also with the embedded
+ * engine, whose client buffers each result — and each page is decoded from the result stream as
+ * it arrives. Returning early (a client gone) closes the open result. `limit` and `cursor` are
+ * ignored: this is every match.
+ */
+export async function* exportLogs(
+  client: ClickHouseClient,
+  f: LogFilters,
+  opts: { pageRows?: number } = {},
+): AsyncGenerator<StoredRecord, void, undefined> {
+  const pageRows = opts.pageRows ?? EXPORT_PAGE_ROWS;
+  if (!Number.isInteger(pageRows) || pageRows < 1) throw new HandlogError('INTERNAL', `export page size must be a positive integer, got ${pageRows}`);
+  const filters: LogFilters = { ...f };
+  delete filters.limit;
+  delete filters.cursor;
+  let cursor: string | undefined;
+  for (;;) {
+    const where = await buildWhere(client, cursor === undefined ? filters : { ...filters, cursor }, true);
+    where.params['limit'] = pageRows;
+    let rs: Awaited<ReturnType<ClickHouseClient['query']>>;
+    try {
+      rs = await client.query({
+        query: `SELECT ${COLUMNS}, toUnixTimestamp64Milli(time) AS time_ms FROM logs\n${where.sql}\nORDER BY time DESC, id DESC LIMIT {limit:UInt32}`,
+        query_params: where.params,
+        format: 'JSONEachRow',
+      });
+    } catch (e: unknown) {
+      throw classifyStoreError(e, 'log export failed', 'INTERNAL');
+    }
+    let n = 0;
+    let last: DbRow | undefined;
+    try {
+      for await (const batch of rs.stream<DbRow>()) {
+        for (const r of batch) {
+          last = r.json<DbRow>();
+          n++;
+          yield rowToRecord(last);
+        }
+      }
+    } catch (e: unknown) {
+      throw classifyStoreError(e, 'log export failed', 'INTERNAL');
+    } finally {
+      rs.close();
+    }
+    if (n < pageRows || last === undefined) return;
+    cursor = encodeCursor({ timeMs: num(last['time_ms']) ?? 0, id: text(last['id']) });
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -439,4 +496,105 @@ export async function getDevice(client: ClickHouseClient, mac: string): Promise<
   if (!MAC.test(mac)) throw badRequest(`mac must be 12 lowercase hex digits: ${mac}`);
   const rows = await select(client, DEVICES_SQL('WHERE dv.mac = {mac:String}'), { mac }, 'device lookup failed');
   return rows[0] === undefined ? null : rowToDevice(rows[0]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Battery series of one device, from the logs rows that carry battery values. The primary key
+// starts with mac, so these read only that device's granules.
+
+const BATTERY_ROW = `mac = {mac:String} AND (battery_level_pct IS NOT NULL OR battery_voltage_mv IS NOT NULL
+    OR battery_temperature_c IS NOT NULL OR battery_status IS NOT NULL OR battery_plugged IS NOT NULL)`;
+
+export interface BatteryPoint {
+  /** Bucket start, ISO-8601 UTC. */
+  t: string;
+  /** Battery rows in the bucket. */
+  samples: number;
+  /** Averages over the bucket's reported values; null when none reported that value. */
+  level_pct: number | null;
+  level_min_pct: number | null;
+  level_max_pct: number | null;
+  voltage_mv: number | null;
+  temperature_c: number | null;
+  /** Newest reported status / plugged state in the bucket. */
+  status: number | null;
+  status_name: string | null;
+  plugged: number | null;
+  plugged_name: string | null;
+}
+
+function timeBounds(range: { fromMs?: number; toMs?: number }, params: Record<string, unknown>): string {
+  let sql = '';
+  if (range.fromMs !== undefined) {
+    params['from_ms'] = range.fromMs;
+    sql += ` AND time >= fromUnixTimestamp64Milli({from_ms:Int64}, 'UTC')`;
+  }
+  if (range.toMs !== undefined) {
+    params['to_ms'] = range.toMs;
+    sql += ` AND time < fromUnixTimestamp64Milli({to_ms:Int64}, 'UTC')`;
+  }
+  return sql;
+}
+
+/** Times of the first and last battery row of a device within [fromMs, toMs); null when none. */
+export async function batteryTimeRange(
+  client: ClickHouseClient,
+  mac: string,
+  range: { fromMs?: number; toMs?: number } = {},
+): Promise<{ minMs: number; maxMs: number } | null> {
+  if (!MAC.test(mac)) throw badRequest(`mac must be 12 lowercase hex digits: ${mac}`);
+  const params: Record<string, unknown> = { mac };
+  const rows = await select(
+    client,
+    `SELECT count() AS n, toUnixTimestamp64Milli(min(time)) AS min_ms, toUnixTimestamp64Milli(max(time)) AS max_ms
+     FROM logs WHERE ${BATTERY_ROW}${timeBounds(range, params)}`,
+    params,
+    'battery range failed',
+  );
+  const r = rows[0];
+  if (r === undefined || (num(r['n']) ?? 0) === 0) return null;
+  return { minMs: num(r['min_ms']) ?? 0, maxMs: num(r['max_ms']) ?? 0 };
+}
+
+/** Battery values of a device in buckets of stepMs (aligned to the epoch), oldest first. */
+export async function batterySeries(
+  client: ClickHouseClient,
+  mac: string,
+  range: { fromMs?: number; toMs?: number; stepMs: number },
+): Promise<BatteryPoint[]> {
+  if (!MAC.test(mac)) throw badRequest(`mac must be 12 lowercase hex digits: ${mac}`);
+  if (!Number.isSafeInteger(range.stepMs) || range.stepMs < 1) throw badRequest(`bucket step must be a positive integer, got ${range.stepMs}`);
+  const params: Record<string, unknown> = { mac, step_ms: range.stepMs };
+  // avg/min/max skip NULLs and argMax skips rows whose value is NULL: each field is over the rows
+  // that reported it (a battery_status line carries no level, a battery_level line no status).
+  const rows = await select(
+    client,
+    `SELECT intDiv(toUnixTimestamp64Milli(time), {step_ms:Int64}) * {step_ms:Int64} AS bucket_ms,
+        count() AS samples,
+        avg(battery_level_pct) AS level_pct, min(battery_level_pct) AS level_min_pct, max(battery_level_pct) AS level_max_pct,
+        avg(battery_voltage_mv) AS voltage_mv, avg(battery_temperature_c) AS temperature_c,
+        argMax(battery_status, time) AS status, argMax(battery_plugged, time) AS plugged
+     FROM logs WHERE ${BATTERY_ROW}${timeBounds(range, params)}
+     GROUP BY bucket_ms ORDER BY bucket_ms`,
+    params,
+    'battery series failed',
+  );
+  const round = (v: number | null, digits: number): number | null => (v === null ? null : Number(v.toFixed(digits)));
+  return rows.map((r) => {
+    const status = num(r['status']);
+    const plugged = num(r['plugged']);
+    return {
+      t: new Date(num(r['bucket_ms']) ?? 0).toISOString(),
+      samples: num(r['samples']) ?? 0,
+      level_pct: round(num(r['level_pct']), 2),
+      level_min_pct: num(r['level_min_pct']),
+      level_max_pct: num(r['level_max_pct']),
+      voltage_mv: round(num(r['voltage_mv']), 1),
+      temperature_c: round(num(r['temperature_c']), 2),
+      status,
+      status_name: status === null ? null : (STATUS_NAMES[status] ?? null),
+      plugged,
+      plugged_name: plugged === null ? null : (PLUGGED_NAMES[plugged] ?? null),
+    };
+  });
 }

@@ -1,0 +1,162 @@
+// Parameter checking of every route through app.request(): each bad or unknown parameter is a 400
+// naming it, checked before the store is touched (the fake store fails every query, which would be
+// a 503). Parsing itself is checked on parseLogFilters.
+
+import type { ClickHouseClient } from '@clickhouse/client';
+import { describe, expect, it } from 'vitest';
+import { silentLogger } from '../core/logger.js';
+import { Registry } from '../core/metrics.js';
+import type { Store } from '../store/client.js';
+import { createApp } from './app.js';
+import { parseInterval, parseLogFilters, ROUTE_PARAMS } from './params.js';
+
+const NOW = Date.parse('2026-03-10T12:00:00.000Z');
+
+function app() {
+  const client = { query: () => Promise.reject(new Error('no store in unit tests')) } as unknown as ClickHouseClient;
+  return createApp({
+    store: { mode: 'embedded', client } as unknown as Store,
+    metrics: new Registry(),
+    logger: silentLogger,
+    health: () => Promise.reject(new Error('unused')),
+    pipeline: { subscribe: () => () => undefined },
+    now: () => NOW,
+  });
+}
+
+const MAC = '00907a11baaa';
+
+const bad: [string, string][] = [
+  ['/api/logs?bogus=1', 'bogus'],
+  ['/api/logs?mac=nope', 'mac'],
+  ['/api/logs?mac=', 'mac'],
+  ['/api/logs?tag=|', 'tag'],
+  ['/api/logs?severity=loud', 'severity'],
+  ['/api/logs?max_severity=9', 'max_severity'],
+  ['/api/logs?from=yesterday', 'from'],
+  ['/api/logs?from=2026-03-10&to=2026-03-01', 'from'],
+  ['/api/logs?to=2026-13-45T99:00:00Z', 'to'],
+  ['/api/logs?limit=0', 'limit'],
+  ['/api/logs?limit=10001', 'limit'],
+  ['/api/logs?q=a&q=b', 'q'],
+  ['/api/logs/count?limit=5', 'limit'],
+  ['/api/logs/count?cursor=x', 'cursor'],
+  ['/api/logs/export?format=xml', 'format'],
+  ['/api/logs/export?format=csv&format=ndjson', 'format'],
+  ['/api/logs/export?limit=10', 'limit'],
+  ['/api/logs/export?mac=zz', 'mac'],
+  ['/api/logs/tail?from=-5m', 'from'],
+  ['/api/logs/tail?to=now', 'to'],
+  ['/api/logs/tail?limit=10', 'limit'],
+  ['/api/logs/tail?cursor=abc', 'cursor'],
+  ['/api/logs/tail?severity=7,loud', 'severity'],
+  ['/api/logs/tail?host=a&host=b', 'host'],
+  ['/api/logs/6f1c1f64-4b7e-4c52-9d6f-1d7f3c1a0001?mac=x', 'mac'],
+  ['/api/logs/not-a-uuid', 'id'],
+  ['/api/devices?sort=battery', 'sort'],
+  ['/api/devices?sort=--mac', 'sort'],
+  ['/api/devices?limit=0', 'limit'],
+  ['/api/devices?limit=1.5', 'limit'],
+  ['/api/devices?mac=' + MAC, 'mac'],
+  ['/api/devices/nope', 'mac'],
+  ['/api/devices/00:90:7a:11:ba', 'mac'],
+  [`/api/devices/${MAC}?from=-1h`, 'from'],
+  [`/api/devices/${MAC}/battery?from=yesterday`, 'from'],
+  [`/api/devices/${MAC}/battery?from=2026-03-10&to=2026-03-01`, 'from'],
+  [`/api/devices/${MAC}/battery?interval=1h`, 'interval'],
+  ['/api/devices/nope/battery', 'mac'],
+  ['/api/tags?limit=abc', 'limit'],
+  ['/api/tags?limit=10001', 'limit'],
+  ['/api/tags?tag=x', 'tag'],
+  ['/api/tags?from=soon', 'from'],
+  ['/api/stats?interval=5x', 'interval'],
+  ['/api/stats?interval=0s', 'interval'],
+  ['/api/stats?interval=1s&from=-30d&to=now', 'interval'],
+  ['/api/stats?limit=10', 'limit'],
+  ['/api/stats?severity=nope', 'severity'],
+  ['/api/stats?from=-1h&to=-2h', 'from'],
+];
+
+describe('400 naming the parameter', () => {
+  it.each(bad)('%s → %s', async (url, param) => {
+    const res = await app().request(url);
+    const body = (await res.json()) as { error: { code: string; message: string } };
+    expect(res.status, JSON.stringify(body)).toBe(400);
+    expect(body.error.code).toBe('BAD_REQUEST');
+    expect(body.error.message.startsWith(`${param}: `), body.error.message).toBe(true);
+  });
+
+  it('lists the known parameters of the route in the message', async () => {
+    const res = await app().request('/api/devices?bogus=1');
+    const body = (await res.json()) as { error: { message: string } };
+    expect(body.error.message).toBe('bogus: unknown parameter for /api/devices (known: sort, q, limit)');
+  });
+
+  it('valid parameters get past validation (then the fake store fails: 503)', async () => {
+    for (const url of [
+      '/api/logs?mac=00-90-7A-11-BA-AA,0090.7a11.bbbb&tag=SipService|SlnkOTA&severity=err,4&max_severity=warning&q=x&from=-1h&to=now&limit=5&token=t',
+      '/api/logs/count?tag_contains=sip&host=h&session=s',
+      '/api/logs/export?format=csv&from=-1d',
+      '/api/devices?sort=-battery_level_pct&q=00:90&limit=5',
+      `/api/devices/00:90:7A:11:BA:AA`,
+      `/api/devices/${MAC}/battery?from=-7d&to=now`,
+      '/api/tags?q=sip&limit=20&from=-1d',
+      '/api/stats?interval=5m&from=-1d&to=now&max_severity=error',
+      '/api/stats',
+    ]) {
+      const res = await app().request(url);
+      expect(res.status, url).toBe(503);
+    }
+  });
+
+  it('the tail accepts every log filter and a token', async () => {
+    const res = await app().request('/api/logs/tail?mac=00907a11baaa&tag=A|B&tag_contains=x&severity=1,2&max_severity=3&q=t&host=h&session=s&token=abc');
+    expect(res.status).toBe(200);
+    await res.body?.cancel();
+  });
+});
+
+describe('parseLogFilters', () => {
+  it('parses every filter', () => {
+    const q = new URLSearchParams(
+      'mac=00:90:7A:11:BA:AA, 00907a11bbbb&mac=0090.7a11.cccc&tag=SipService|SlnkOTA&tag=WifiMgr&tag_contains=wifi' +
+        '&severity=fatal,3,err&max_severity=warn&q=%20call%20state%20&host=172.29.4.17&session=cap&from=-15m&to=now&limit=50&cursor=abc',
+    );
+    expect(parseLogFilters(q, NOW, 'logs')).toEqual({
+      mac: ['00907a11baaa', '00907a11bbbb', '00907a11cccc'],
+      tag: ['SipService', 'SlnkOTA', 'WifiMgr'],
+      tag_contains: 'wifi',
+      severity: [0, 3],
+      max_severity: 4,
+      q: 'call state',
+      host: '172.29.4.17',
+      session: 'cap',
+      from: '2026-03-10T11:45:00.000Z',
+      to: '2026-03-10T12:00:00.000Z',
+      limit: 50,
+      cursor: 'abc',
+    });
+  });
+
+  it('pages only on /api/logs (default limit 100)', () => {
+    expect(parseLogFilters(new URLSearchParams(''), NOW, 'logs')).toEqual({ limit: 100 });
+    expect(parseLogFilters(new URLSearchParams(''), NOW, 'logs/count')).toEqual({});
+    expect(parseLogFilters(new URLSearchParams('severity=7'), NOW, 'logs/tail')).toEqual({ severity: [7] });
+  });
+
+  it('each route has its own list', () => {
+    expect(ROUTE_PARAMS['logs/tail']).not.toContain('from');
+    expect(ROUTE_PARAMS['logs/export']).toContain('format');
+    expect(ROUTE_PARAMS['stats']).toContain('interval');
+    expect(ROUTE_PARAMS['logs/count']).not.toContain('limit');
+  });
+
+  it('intervals', () => {
+    expect(parseInterval('interval', '30s')).toBe(30_000);
+    expect(parseInterval('interval', '5m')).toBe(300_000);
+    expect(parseInterval('interval', '1h')).toBe(3_600_000);
+    expect(parseInterval('interval', '1d')).toBe(86_400_000);
+    expect(parseInterval('interval', '1w')).toBe(604_800_000);
+    for (const v of ['', '5', '1.5h', '-1m', '0m', '1y']) expect(() => parseInterval('interval', v)).toThrow(/^interval: /);
+  });
+});
