@@ -11,7 +11,7 @@ import { parseFacilityLevel, parsePri, type Pri } from './pri.js';
 import { readBsdRest, readTagAt } from './rfc3164.js';
 import { cleanTag } from './tag.js';
 import { parseRfc5424, type StructuredData } from './rfc5424.js';
-import { digitsAt, parseBsdTimeAt, parseIsoAt, toIso } from './time.js';
+import { bsdTimeEnd, digitsAt, parseBsdTimeAt, parseIsoAt, readBsdTime, toIso } from './time.js';
 
 export type { ParseContext } from '../core/record.js';
 
@@ -104,8 +104,8 @@ function parseAfterPri(s: string, pri: Pri, ctx: ParseContext): ParsedRecord {
       return withDecoders(rec);
     }
   }
-  const bsd = parseBsdTimeAt(s, at, ctx.tz, ctx.receivedAtMs);
-  if (bsd !== null) return headerRecord(s, 'rfc3164', pri, bsd.ms, bsd.end, ctx);
+  const bsdMs = readBsdTime(s, at, ctx.tz, ctx.receivedAtMs);
+  if (!Number.isNaN(bsdMs)) return headerRecord(s, 'rfc3164', pri, bsdMs, bsdTimeEnd, ctx);
   const iso = parseIsoAt(s, at, ctx.tz, false);
   if (iso !== null && s.charCodeAt(iso.end) === 32) return headerRecord(s, 'rfc3164', pri, iso.ms, iso.end, ctx);
   // PRI but no timestamp: RFC 3164 §4.3.2 says the rest is the message. We keep the priority.
@@ -158,8 +158,9 @@ function applyPivot(rec: LogRecord, s: string, at: number, ctx: ParseContext, re
 /** applyPivot after a header whose raw tag (readTagAt) is cleaned only if the body does not replace it. */
 function applyPivotCleaningTag(rec: LogRecord, s: string, at: number, ctx: ParseContext, refMs: number): void {
   const headerTag = rec.tag;
+  rec.tag = null;
   applyPivot(rec, s, at, ctx, refMs);
-  if (headerTag !== null && rec.tag === headerTag) rec.tag = cleanTag(headerTag);
+  if (rec.tag === null && headerTag !== null) rec.tag = cleanTag(headerTag);
 }
 
 function setSeverity(rec: LogRecord, facility: number, severity: number): void {

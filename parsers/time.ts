@@ -181,28 +181,28 @@ export function toIso(ms: number): string | null {
   return iso;
 }
 
-let cachedMinute = NaN;
-let cachedMinutePrefix = '';
+let cachedSecond = NaN;
+let cachedSecondPrefix = '';
 
 function formatIso(ms: number): string | null {
   if (!Number.isFinite(ms) || ms < -62_135_596_800_000 || ms > 253_402_300_799_999) return null;
-  // Formatting by hand with a per-minute prefix cache: toISOString dominated the parse profile.
+  // Formatting by hand with a per-second prefix cache: toISOString dominated the parse profile.
   if (ms < 0) return new Date(ms).toISOString();
   const whole = Math.floor(ms);
-  const minute = Math.floor(whole / 60_000);
-  if (minute !== cachedMinute) {
-    const days = Math.floor(minute / 1440);
-    const inDay = minute - days * 1440;
+  const second = Math.floor(whole / 1000);
+  if (second !== cachedSecond) {
+    const days = Math.floor(second / 86_400);
+    const inDay = second - days * 86_400;
     if (days !== cachedDay) {
       cachedDay = days;
       cachedPrefix = datePrefix(days);
     }
-    cachedMinute = minute;
-    cachedMinutePrefix = cachedPrefix + PAD2[Math.floor(inDay / 60)] + ':' + PAD2[inDay % 60] + ':';
+    cachedSecond = second;
+    const h = Math.floor(inDay / 3600);
+    const mi = Math.floor((inDay % 3600) / 60);
+    cachedSecondPrefix = cachedPrefix + PAD2[h] + ':' + PAD2[mi] + ':' + PAD2[inDay % 60] + '.';
   }
-  const rest = whole - minute * 60_000;
-  const sec = Math.floor(rest / 1000);
-  return cachedMinutePrefix + PAD2[sec] + '.' + PAD3[rest - sec * 1000] + 'Z';
+  return cachedSecondPrefix + PAD3[whole - second * 1000] + 'Z';
 }
 
 export function isDigit(c: number): boolean {
@@ -304,6 +304,15 @@ let bsdRefMs = NaN;
 let bsdResult: ParsedTime = { ms: 0, end: 0 };
 
 export function parseBsdTimeAt(s: string, at: number, tz: string, refMs: number): ParsedTime | null {
+  const ms = readBsdTime(s, at, tz, refMs);
+  return Number.isNaN(ms) ? null : { ms, end: bsdTimeEnd };
+}
+
+/** Where the last successful readBsdTime ended (module state: the per-line path allocates nothing). */
+export let bsdTimeEnd = 0;
+
+/** parseBsdTimeAt without the result object: epoch ms or NaN; the end index is in bsdTimeEnd. */
+export function readBsdTime(s: string, at: number, tz: string, refMs: number): number {
   // Senders stamp many lines with the same second: remember the last header time.
   if (
     bsdKey !== '' &&
@@ -312,16 +321,17 @@ export function parseBsdTimeAt(s: string, at: number, tz: string, refMs: number)
     tz === bsdTz &&
     Math.abs(refMs - bsdRefMs) < 3_600_000
   ) {
-    return { ms: bsdResult.ms, end: at + bsdKey.length };
+    bsdTimeEnd = at + bsdKey.length;
+    return bsdResult.ms;
   }
   const r = parseBsdTimeUncached(s, at, tz, refMs);
-  if (r !== null) {
-    bsdKey = s.slice(at, r.end);
-    bsdTz = tz;
-    bsdRefMs = refMs;
-    bsdResult = { ms: r.ms, end: r.end - at };
-  }
-  return r;
+  if (r === null) return NaN;
+  bsdKey = s.slice(at, r.end);
+  bsdTz = tz;
+  bsdRefMs = refMs;
+  bsdResult = { ms: r.ms, end: r.end - at };
+  bsdTimeEnd = r.end;
+  return r.ms;
 }
 
 function parseBsdTimeUncached(s: string, at: number, tz: string, refMs: number): ParsedTime | null {
