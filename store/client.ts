@@ -324,7 +324,7 @@ function makeStore(
     const token = createHash('sha256').update(dedupToken).digest('hex');
     const settings =
       `SETTINGS insert_deduplicate = 1, insert_deduplication_token = '${token}', ` +
-      'deduplicate_blocks_in_dependent_materialized_views = 1, input_format_skip_unknown_fields = 1, max_threads = 1, max_insert_threads = 1';
+      'deduplicate_blocks_in_dependent_materialized_views = 1, input_format_skip_unknown_fields = 1';
     const op = run(settings);
     inflight.add(op);
     try {
