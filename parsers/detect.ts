@@ -3,7 +3,7 @@
 // logcat, a bare handset body) and then reads the handset's pipe body out of the message.
 
 import { emptyRecord, severityName, type LogRecord, type ParseContext } from '../core/record.js';
-import { decodeEvent } from './decoders/index.js';
+import { decodeInto } from './decoders/index.js';
 import { logcatToRecord, parseLogcat } from './logcat.js';
 import { normalizeMac } from './mac.js';
 import { isPivotBody, readPivotBody } from './pivot.js';
@@ -174,12 +174,7 @@ function joinErrors(a: string, b: string | undefined): string {
 }
 
 function withDecoders(rec: ParsedRecord): ParsedRecord {
-  if (rec.message.length === 0) return rec;
-  const d = decodeEvent(rec.tag, rec.message);
-  if (d !== null) {
-    if (d.battery !== undefined) rec.battery = d.battery;
-    if (d.event !== undefined) rec.event = d.event;
-  }
+  if (rec.message.length > 0) decodeInto(rec);
   return rec;
 }
 

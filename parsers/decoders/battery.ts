@@ -1,10 +1,13 @@
 import { decodeBatteryLevel, decodeBatteryStatus, decodeHttpServerBattery } from '../battery.js';
+import type { LogRecord } from '../../core/record.js';
 import type { Decoder } from './index.js';
 
 function wrap(fn: (m: string) => ReturnType<typeof decodeBatteryLevel>) {
-  return (message: string) => {
+  return (message: string, _tag: string | null, rec: LogRecord): boolean => {
     const battery = fn(message);
-    return battery === null ? null : { battery };
+    if (battery === null) return false;
+    rec.battery = battery;
+    return true;
   };
 }
 

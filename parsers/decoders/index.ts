@@ -1,7 +1,7 @@
 // Decoder registry: each handset event worth structuring is one small module. A decoder is chosen
 // by exact tag, or by a cheap substring test of the message for events logged under varying tags.
 
-import type { BatteryInfo, EventInfo } from '../../core/record.js';
+import { emptyRecord, type BatteryInfo, type EventInfo, type LogRecord } from '../../core/record.js';
 import { batteryDecoders } from './battery.js';
 import { otaDecoder } from './ota.js';
 import { sipCallStateDecoder, sipPlaceCallDecoder } from './sip.js';
@@ -18,7 +18,8 @@ export interface Decoder {
   tags?: readonly string[];
   /** Otherwise: substrings of which at least one must occur in the message. */
   contains?: readonly string[];
-  decode(message: string, tag: string | null): Decoded | null;
+  /** Decode the message into `rec.battery` / `rec.event`; false when it is not this event. */
+  decode(message: string, tag: string | null, rec: LogRecord): boolean;
 }
 
 export const DECODERS: readonly Decoder[] = [
@@ -37,19 +38,18 @@ for (const d of DECODERS) {
   } else byContent.push(d);
 }
 
-/** Run the decoders that apply to (tag, message); the first that recognises it wins. */
-export function decodeEvent(tag: string | null, message: string): Decoded | null {
+/** Run the decoders that apply to the record's (tag, message); the first that recognises it wins. */
+export function decodeInto(rec: LogRecord): void {
+  const tag = rec.tag;
+  const message = rec.message;
   if (tag !== null) {
     const list = byTag.get(tag);
     if (list !== undefined) {
-      for (const d of list) {
-        const r = d.decode(message, tag);
-        if (r !== null) return r;
-      }
+      for (let i = 0; i < list.length; i++) if ((list[i] as Decoder).decode(message, tag, rec)) return;
     }
   }
-  if (byContent.length === 0) return null;
-  for (const d of byContent) {
+  for (let i = 0; i < byContent.length; i++) {
+    const d = byContent[i] as Decoder;
     const needles = d.contains ?? [];
     let hit = false;
     for (const n of needles) {
@@ -58,9 +58,18 @@ export function decodeEvent(tag: string | null, message: string): Decoded | null
         break;
       }
     }
-    if (!hit) continue;
-    const r = d.decode(message, tag);
-    if (r !== null) return r;
+    if (hit && d.decode(message, tag, rec)) return;
   }
-  return null;
+}
+
+/** The decoded fields of (tag, message), for callers without a record at hand (tests, tools). */
+export function decodeEvent(tag: string | null, message: string): Decoded | null {
+  const rec = emptyRecord(message);
+  rec.tag = tag;
+  decodeInto(rec);
+  if (rec.battery === undefined && rec.event === undefined) return null;
+  const out: Decoded = {};
+  if (rec.battery !== undefined) out.battery = rec.battery;
+  if (rec.event !== undefined) out.event = rec.event;
+  return out;
 }

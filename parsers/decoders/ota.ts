@@ -11,17 +11,16 @@ const SIGS = /local signature:\s*(\S+)\s+remote signature:\s*(\S+)/i;
 export const otaDecoder: Decoder = {
   name: 'ota_check',
   tags: ['SlnkOTA', 'OTAHandler'],
-  decode(message) {
+  decode(message, _tag, rec) {
     const required = message.includes(REQUIRED);
-    if (!required && !message.includes(NOT_REQUIRED)) return null;
+    if (!required && !message.includes(NOT_REQUIRED)) return false;
     const m = SIGS.exec(message);
-    return {
-      event: {
-        type: 'ota_check',
-        upgrade_required: required,
-        local_signature: m?.[1] ?? null,
-        remote_signature: m?.[2] ?? null,
-      },
+    rec.event = {
+      type: 'ota_check',
+      upgrade_required: required,
+      local_signature: m?.[1] ?? null,
+      remote_signature: m?.[2] ?? null,
     };
+    return true;
   },
 };

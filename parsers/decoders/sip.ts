@@ -17,9 +17,9 @@ function intOrText(value: string): number | string {
 export const sipCallStateDecoder: Decoder = {
   name: 'sip_call_state',
   tags: SIP_TAGS,
-  decode(message) {
+  decode(message, _tag, rec) {
     const at = message.indexOf(STATE_CHANGE);
-    if (at < 0) return null;
+    if (at < 0) return false;
     // One fixed shape (absent keys stay null): cheaper than growing the object key by key.
     const event: EventInfo = { type: 'sip_call_state', cid: null, cstate: null, mstate: null, respCode: null };
     let found = 0;
@@ -47,7 +47,9 @@ export const sipCallStateDecoder: Decoder = {
       }
       i = end + 1;
     }
-    return found > 0 ? { event } : null;
+    if (found === 0) return false;
+    rec.event = event;
+    return true;
   },
 };
 
@@ -56,15 +58,16 @@ const PLACE_CALL = 'placeCall to ';
 export const sipPlaceCallDecoder: Decoder = {
   name: 'sip_place_call',
   tags: SIP_TAGS,
-  decode(message) {
+  decode(message, _tag, rec) {
     const at = message.indexOf(PLACE_CALL);
-    if (at < 0) return null;
+    if (at < 0) return false;
     let start = at + PLACE_CALL.length;
     while (message.charCodeAt(start) === 32) start++;
     let end = message.indexOf(' ', start);
     if (end < 0) end = message.length;
     const to = message.slice(start, end).trim();
-    if (to === '') return null;
-    return { event: { type: 'sip_place_call', to } };
+    if (to === '') return false;
+    rec.event = { type: 'sip_place_call', to };
+    return true;
   },
 };

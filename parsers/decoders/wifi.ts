@@ -12,18 +12,17 @@ const REASON = /reason=(\d+)/;
 export const wifiHandshakeDecoder: Decoder = {
   name: 'wifi_handshake_failed',
   tags: ['wpa_supplicant', 'WifiStateMachine'],
-  decode(message) {
-    if (!message.includes('4-Way Handshake failed') && !message.includes('CTRL-EVENT-DISCONNECTED')) return null;
+  decode(message, _tag, rec) {
+    if (!message.includes('4-Way Handshake failed') && !message.includes('CTRL-EVENT-DISCONNECTED')) return false;
     const bssid = BSSID.exec(message)?.[1];
     const reason = REASON.exec(message)?.[1];
     const dash = message.indexOf(' - ');
-    return {
-      event: {
-        type: 'wifi_handshake_failed',
-        bssid: bssid === undefined ? null : normalizeMac(bssid),
-        reason_code: reason === undefined ? null : Number(reason),
-        detail: dash >= 0 ? message.slice(dash + 3).trim() : null,
-      },
+    rec.event = {
+      type: 'wifi_handshake_failed',
+      bssid: bssid === undefined ? null : normalizeMac(bssid),
+      reason_code: reason === undefined ? null : Number(reason),
+      detail: dash >= 0 ? message.slice(dash + 3).trim() : null,
     };
+    return true;
   },
 };
