@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { DeviceSummary } from '../store/queries.js';
+import type { DeviceSummary } from '../store/devices.js';
 import { deviceMatches, sortDevices } from './routes/devices.js';
 
 function dev(mac: string, over: Partial<DeviceSummary> = {}): DeviceSummary {

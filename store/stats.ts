@@ -4,7 +4,8 @@
 
 import type { ClickHouseClient } from '@clickhouse/client';
 import { HandlogError } from '../core/errors.js';
-import { buildWhere, num, select, text, type LogFilters } from './queries.js';
+import { buildWhere, type LogFilters } from './queries.js';
+import { num, select, text } from './rows.js';
 
 /** Filters without paging: aggregates cover every match. */
 function unpaged(f: LogFilters): LogFilters {

@@ -13,7 +13,8 @@ import { SEVERITY_NAMES } from '../core/record.js';
 import { HandlogError } from '../core/errors.js';
 import { silentLogger } from '../core/logger.js';
 import { classifyStoreError, isRefusal, openStore, parseClickhouseUrl, type Store } from './client.js';
-import { countLogs, getDevice, getLog, listDevices, messageSearchMode, searchLogs, type LogFilters } from './queries.js';
+import { getDevice, listDevices } from './devices.js';
+import { countLogs, getLog, messageSearchMode, searchLogs, type LogFilters } from './queries.js';
 import { runMigrations } from './schema.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'handlog-store-'));

@@ -3,7 +3,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { Hono } from 'hono';
 import { HandlogError } from '../../core/errors.js';
-import { batterySeries, batteryTimeRange, getDevice, listDevices, type DeviceSummary } from '../../store/queries.js';
+import { batterySeries, batteryTimeRange, getDevice, listDevices, type DeviceSummary } from '../../store/devices.js';
 import { autoStepMs } from '../buckets.js';
 import { bad, one, parseLimit, parseMacParam, parseTimeRange, rejectUnknown } from '../params.js';
 

@@ -8,7 +8,8 @@ import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SEVERITY_NAMES, type StoredRecord } from '../../core/record.js';
 import { matchesFilters } from '../../query-api/match.js';
-import { exportLogs, type DeviceSummary, type LogFilters } from '../../store/queries.js';
+import type { DeviceSummary } from '../../store/devices.js';
+import { exportLogs, type LogFilters } from '../../store/queries.js';
 import { api, metric, metricsText, port, startTestService, until } from './helpers.js';
 
 let svc: Awaited<ReturnType<typeof startTestService>>;
