@@ -153,7 +153,10 @@ export async function startService(
         listeners: listeners.addresses,
       };
     };
-    const app = createApp({ store, metrics, logger, health, pipeline });
+    const app = createApp({ store, metrics, logger, health, pipeline, apiTokens: config.apiTokens });
+    if (config.apiTokens.length === 0) {
+      if (config.insecureNoAuth) logger.warn('query API has no access control (--insecure-no-auth)', { http: formatAddress(config.http) });
+    } else logger.info('query API requires tokens', { tokens: config.apiTokens.length });
     const httpServer = await new Promise<ServerType>((resolve, reject) => {
       const srv = serveHttp({ fetch: app.fetch, hostname: config.http.host, port: config.http.port }, () => resolve(srv));
       srv.once('error', (e: Error) =>
@@ -217,7 +220,7 @@ export async function startService(
 
 export async function runServe(argv: string[]): Promise<number> {
   const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = { help: { type: 'boolean', short: 'h' } };
-  for (const o of SERVE_OPTIONS) options[o.flag] = { type: 'string' };
+  for (const o of SERVE_OPTIONS) options[o.flag] = { type: o.kind === 'boolean' ? 'boolean' : 'string' };
   const { values, positionals } = parseCommandArgs(argv, options);
   if (values['help'] === true) {
     process.stdout.write(serveHelp());
@@ -228,6 +231,7 @@ export async function runServe(argv: string[]): Promise<number> {
   for (const o of SERVE_OPTIONS) {
     const v = values[o.flag];
     if (typeof v === 'string') flags[o.flag] = v;
+    else if (v === true) flags[o.flag] = 'true';
   }
   const config = loadServeConfig(flags, process.env);
   const logger = createLogger({ level: config.logLevel });

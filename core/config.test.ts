@@ -1,6 +1,81 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { HandlogError } from './errors.js';
-import { envName, loadServeConfig, parseAddress } from './config.js';
+import { envName, isLoopbackHost, loadServeConfig, parseAddress, parseApiTokens } from './config.js';
+
+function configError(flags: Record<string, string>, env: Record<string, string> = {}): string {
+  try {
+    loadServeConfig(flags, env);
+  } catch (e: unknown) {
+    expect(e).toBeInstanceOf(HandlogError);
+    expect((e as HandlogError).code).toBe('CONFIG_INVALID');
+    return (e as HandlogError).message;
+  }
+  throw new Error('expected CONFIG_INVALID');
+}
+
+function tokenFile(text: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'handlog-tokens-'));
+  const file = path.join(dir, 'tokens');
+  fs.writeFileSync(file, text);
+  return file;
+}
+
+describe('API tokens and the open-API guard', () => {
+  const A = 'admin-token-0123456789';
+  const V = 'viewer-token-0123456789';
+  it('parses TOKEN ROLE [NAME] lines with comments and blank lines', () => {
+    const file = tokenFile(`# handlog tokens\n\n${A} admin ops team\n  ${V}\tviewer # the UI\n`);
+    const c = loadServeConfig({ 'api-tokens': file }, {});
+    expect(c.apiTokensFile).toBe(file);
+    expect(c.apiTokens).toEqual([
+      { token: A, role: 'admin', name: 'ops team' },
+      { token: V, role: 'viewer', name: `${file}:4` },
+    ]);
+  });
+  it('names the file and line of a bad role, a short token and a duplicate', () => {
+    const file = tokenFile(`${A} root\nshort viewer\n${V} viewer\n${V} admin\nlonely-token-0123456789\n`);
+    const msg = configError({ 'api-tokens': file });
+    expect(msg).toContain(`--api-tokens: ${file} line 1: role "root" is not viewer or admin`);
+    expect(msg).toContain(`${file} line 2: token is shorter than 16 characters`);
+    expect(msg).toContain(`${file} line 4: duplicate token (first on line 3)`);
+    expect(msg).toContain(`${file} line 5: expected "TOKEN ROLE [NAME]"`);
+    expect(configError({ 'api-tokens': path.join(os.tmpdir(), 'no-such-handlog-tokens') })).toContain('--api-tokens: cannot read');
+    expect(parseApiTokens(`${A} admin`, 'x').problems).toEqual([]);
+  });
+  it('reads the file from HANDLOG_API_TOKENS and single tokens from HANDLOG_API_TOKEN_ADMIN/_VIEWER', () => {
+    const file = tokenFile(`${A} admin\n`);
+    const c = loadServeConfig({}, { HANDLOG_API_TOKENS: file, HANDLOG_API_TOKEN_VIEWER: V });
+    expect(c.apiTokens.map((t) => t.role)).toEqual(['admin', 'viewer']);
+    expect(c.apiTokens[1]).toEqual({ token: V, role: 'viewer', name: 'HANDLOG_API_TOKEN_VIEWER' });
+    expect(configError({}, { HANDLOG_API_TOKEN_ADMIN: 'short' })).toContain('HANDLOG_API_TOKEN_ADMIN: token is shorter');
+    expect(configError({ 'api-tokens': file }, { HANDLOG_API_TOKEN_ADMIN: A })).toContain('HANDLOG_API_TOKEN_ADMIN: duplicate token');
+  });
+  it('keeps the API open on loopback without tokens', () => {
+    for (const http of ['127.0.0.1:8080', '127.3.4.5:1', '[::1]:8080', 'localhost:8080']) {
+      const c = loadServeConfig({ http }, {});
+      expect(c.apiTokens).toEqual([]);
+      expect(c.insecureNoAuth).toBe(false);
+    }
+  });
+  it('refuses a non-loopback --http without tokens unless --insecure-no-auth', () => {
+    const msg = configError({ http: '0.0.0.0:8080' });
+    expect(msg).toContain('--http 0.0.0.0:8080 is not a loopback address');
+    expect(msg).toContain('--api-tokens');
+    expect(msg).toContain('--insecure-no-auth');
+    expect(configError({ http: '[::]:8080' })).toContain('not a loopback');
+    expect(loadServeConfig({ http: '0.0.0.0:8080', 'insecure-no-auth': 'true' }, {}).insecureNoAuth).toBe(true);
+    expect(loadServeConfig({ http: '10.0.0.5:8080' }, { HANDLOG_INSECURE_NO_AUTH: '1' }).insecureNoAuth).toBe(true);
+    expect(configError({ http: '0.0.0.0:8080' }, { HANDLOG_INSECURE_NO_AUTH: 'maybe' })).toContain('HANDLOG_INSECURE_NO_AUTH: "maybe"');
+    expect(loadServeConfig({ http: '0.0.0.0:8080' }, { HANDLOG_API_TOKEN_VIEWER: V }).apiTokens).toHaveLength(1);
+  });
+  it('knows loopback hosts', () => {
+    expect(['127.0.0.1', '127.255.0.9', '::1', 'localhost', 'LOCALHOST', '::ffff:127.0.0.1'].every(isLoopbackHost)).toBe(true);
+    expect(['0.0.0.0', '::', '10.0.0.1', '128.0.0.1', '127.example.com', 'localhost.evil'].some(isLoopbackHost)).toBe(false);
+  });
+});
 
 describe('serve configuration', () => {
   it('has the contract defaults', () => {

@@ -1,6 +1,8 @@
 // `handlog serve` configuration: read once from flags and their HANDLOG_* environment twins,
 // validated with every problem listed, then frozen. Units are in the names.
 
+import fs from 'node:fs';
+import { isIPv4 } from 'node:net';
 import { HandlogError } from './errors.js';
 
 export interface ListenAddress {
@@ -9,6 +11,19 @@ export interface ListenAddress {
 }
 
 export type TlsClientAuth = 'none' | 'optional' | 'required';
+
+export type ApiRole = 'viewer' | 'admin';
+
+/** One API access token (from --api-tokens or HANDLOG_API_TOKEN_ADMIN / _VIEWER). */
+export interface ApiToken {
+  token: string;
+  role: ApiRole;
+  /** For logs and people; never the token itself. */
+  name: string;
+}
+
+/** Shortest accepted API token. */
+export const MIN_TOKEN_LENGTH = 16;
 
 export interface ServeConfig {
   dataDir: string;
@@ -33,9 +48,15 @@ export interface ServeConfig {
   batchMaxRows: number;
   batchMaxAgeMs: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /** File of `TOKEN ROLE [NAME]` lines, or null. */
+  apiTokensFile: string | null;
+  /** Every configured token (file and environment); empty means the API is open. */
+  apiTokens: readonly ApiToken[];
+  /** Allow an open API on a non-loopback --http address. */
+  insecureNoAuth: boolean;
 }
 
-type Kind = 'string' | 'address' | 'int' | 'enum';
+type Kind = 'string' | 'address' | 'int' | 'enum' | 'boolean';
 
 interface OptionSpec {
   flag: string;
@@ -75,7 +96,69 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
   { flag: 'batch-max-rows', key: 'batchMaxRows', kind: 'int', default: '10000', min: 1, max: 1_000_000, help: 'rows per write-ahead-log segment (one insert); up to 5x while the store is behind' },
   { flag: 'batch-max-age-ms', key: 'batchMaxAgeMs', kind: 'int', default: '200', min: 1, max: 60_000, help: 'age at which a segment is sealed for insert; up to 5x while the store is behind' },
   { flag: 'log-level', key: 'logLevel', kind: 'enum', values: ['debug', 'info', 'warn', 'error'], default: 'info', help: 'structured log level on stderr' },
+  { flag: 'api-tokens', key: 'apiTokensFile', kind: 'string', help: 'file of API tokens, one "TOKEN viewer|admin [NAME]" per line; also HANDLOG_API_TOKEN_ADMIN / HANDLOG_API_TOKEN_VIEWER' },
+  { flag: 'insecure-no-auth', key: 'insecureNoAuth', kind: 'boolean', default: 'false', help: 'allow an API without tokens on a non-loopback --http address' },
 ];
+
+/** Environment variables holding one token each (handy in containers). */
+const SINGLE_TOKEN_ENV: readonly { env: string; role: ApiRole }[] = [
+  { env: 'HANDLOG_API_TOKEN_ADMIN', role: 'admin' },
+  { env: 'HANDLOG_API_TOKEN_VIEWER', role: 'viewer' },
+];
+
+/** 127.0.0.0/8, ::1 and localhost: the only HTTP addresses that may serve an API without tokens. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.trim().toLowerCase();
+  if (h === 'localhost' || h === '::1' || h === '0:0:0:0:0:0:0:1') return true;
+  const v4 = h.startsWith('::ffff:') ? h.slice('::ffff:'.length) : h;
+  return isIPv4(v4) && v4.startsWith('127.');
+}
+
+/**
+ * Parse the text of an --api-tokens file. Lines: `TOKEN ROLE [NAME]`, `#` comments, blank lines.
+ * Returns the tokens and the problems, each naming `source` and the line.
+ */
+export function parseApiTokens(text: string, source: string): { tokens: ApiToken[]; problems: string[] } {
+  const tokens: ApiToken[] = [];
+  const problems: string[] = [];
+  const seen = new Map<string, number>();
+  text.split(/\r?\n/).forEach((raw, i) => {
+    const lineNo = i + 1;
+    const hash = raw.indexOf('#');
+    const line = (hash >= 0 ? raw.slice(0, hash) : raw).trim();
+    if (line === '') return;
+    const parts = line.split(/\s+/);
+    const [token = '', role = '', ...rest] = parts;
+    const at = `${source} line ${lineNo}`;
+    if (parts.length < 2) {
+      problems.push(`${at}: expected "TOKEN ROLE [NAME]"`);
+      return;
+    }
+    let ok = true;
+    if (role !== 'viewer' && role !== 'admin') {
+      problems.push(`${at}: role "${role}" is not viewer or admin`);
+      ok = false;
+    }
+    if (token.length < MIN_TOKEN_LENGTH) {
+      problems.push(`${at}: token is shorter than ${MIN_TOKEN_LENGTH} characters`);
+      ok = false;
+    }
+    const first = seen.get(token);
+    if (first !== undefined) {
+      problems.push(`${at}: duplicate token (first on line ${first})`);
+      ok = false;
+    } else seen.set(token, lineNo);
+    if (ok) tokens.push({ token, role: role as ApiRole, name: rest.length > 0 ? rest.join(' ') : `${source}:${lineNo}` });
+  });
+  return { tokens, problems };
+}
+
+function parseBoolean(raw: string): boolean | null {
+  const t = raw.trim().toLowerCase();
+  if (t === '1' || t === 'true' || t === 'yes' || t === 'on') return true;
+  if (t === '0' || t === 'false' || t === 'no' || t === 'off' || t === '') return false;
+  return null;
+}
 
 export function envName(flag: string): string {
   return 'HANDLOG_' + flag.toUpperCase().replace(/-/g, '_');
@@ -161,6 +244,12 @@ export function loadServeConfig(
         out[o.key] = n;
         break;
       }
+      case 'boolean': {
+        const b = parseBoolean(raw);
+        if (b === null) problems.push(`${source}: "${raw}" is not true/false (or 1/0)`);
+        out[o.key] = b === true;
+        break;
+      }
       case 'address': {
         if (o.allowOff === true && raw.trim().toLowerCase() === 'off') {
           out[o.key] = null;
@@ -186,6 +275,35 @@ export function loadServeConfig(
     problems.push(`--tls-client-auth ${cfg.tlsClientAuth} needs --tls-ca (the CA client certificates chain to)`);
   if (cfg.clickhouseUrl !== null && !/^https?:\/\//.test(cfg.clickhouseUrl))
     problems.push(`--clickhouse-url: "${cfg.clickhouseUrl}" must start with http:// or https://`);
+  const apiTokens: ApiToken[] = [];
+  if (cfg.apiTokensFile !== null && cfg.apiTokensFile.trim() !== '') {
+    let text: string | null = null;
+    try {
+      text = fs.readFileSync(cfg.apiTokensFile, 'utf8');
+    } catch (e: unknown) {
+      problems.push(`--api-tokens: cannot read ${cfg.apiTokensFile}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    if (text !== null) {
+      const parsed = parseApiTokens(text, cfg.apiTokensFile);
+      problems.push(...parsed.problems.map((p) => `--api-tokens: ${p}`));
+      apiTokens.push(...parsed.tokens);
+    }
+  }
+  for (const { env: name, role } of SINGLE_TOKEN_ENV) {
+    const token = env[name]?.trim();
+    if (token === undefined || token === '') continue;
+    if (token.length < MIN_TOKEN_LENGTH) problems.push(`${name}: token is shorter than ${MIN_TOKEN_LENGTH} characters`);
+    else if (/\s/.test(token)) problems.push(`${name}: token must not contain whitespace`);
+    else if (apiTokens.some((t) => t.token === token)) problems.push(`${name}: duplicate token (also in --api-tokens or another variable)`);
+    else apiTokens.push({ token, role, name });
+  }
+  cfg.apiTokens = Object.freeze(apiTokens.map((t) => Object.freeze(t)));
+  const http = cfg.http as ListenAddress | null; // null when --http itself was invalid (reported above)
+  if (http !== null && apiTokens.length === 0 && !isLoopbackHost(http.host) && !cfg.insecureNoAuth)
+    problems.push(
+      `--http ${formatAddress(http)} is not a loopback address and no API tokens are configured: ` +
+        'give --api-tokens FILE (or HANDLOG_API_TOKEN_ADMIN / HANDLOG_API_TOKEN_VIEWER), or --insecure-no-auth to serve the API to anyone',
+    );
   if (problems.length > 0) {
     throw new HandlogError('CONFIG_INVALID', `invalid configuration:\n  - ${problems.join('\n  - ')}`);
   }

@@ -1,10 +1,12 @@
 // The HTTP API (Hono). Routes are mounted here; each route module owns its slice of the contract.
 
 import { Hono, type Context } from 'hono';
+import type { ApiToken } from '../core/config.js';
 import { HandlogError, type ErrorCode } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Registry } from '../core/metrics.js';
 import type { Store } from '../store/client.js';
+import { apiAuth } from './auth.js';
 import { deviceRoutes } from './routes/devices.js';
 import { logRoutes } from './routes/logs.js';
 import { statsRoutes } from './routes/stats.js';
@@ -28,6 +30,8 @@ export interface AppDeps {
   tailLimits?: Partial<TailLimits>;
   /** Clock for relative times (`-15m`); injectable for tests. */
   now?: () => number;
+  /** API tokens; when empty or absent, /api/* is open (loopback-only, enforced by the config). */
+  apiTokens?: readonly ApiToken[];
 }
 
 const STATUS: Partial<Record<ErrorCode, 400 | 401 | 403 | 404 | 503>> = {
@@ -66,6 +70,11 @@ export function createApp(deps: AppDeps): Hono {
     c.header('Content-Type', 'text/plain; version=0.0.4; charset=utf-8');
     return c.body(deps.metrics.render());
   });
+  if (deps.apiTokens !== undefined && deps.apiTokens.length > 0) {
+    const auth = apiAuth(deps.apiTokens);
+    app.use('/api', auth);
+    app.use('/api/*', auth);
+  }
   const tail = createTailHub(deps.pipeline, { metrics: deps.metrics, logger: deps.logger }, deps.tailLimits);
   const client = deps.store.client;
   app.route('/api/logs', logRoutes({ client, now, logger: deps.logger, tail }));
