@@ -6,6 +6,8 @@ import { HandlogError, type ErrorCode } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Registry } from '../core/metrics.js';
 import type { Store } from '../store/client.js';
+import { API_VERSION } from './version.js';
+import { openApiDocument } from './openapi.js';
 import { apiAuth } from './auth.js';
 import { deviceRoutes } from './routes/devices.js';
 import { logRoutes } from './routes/logs.js';
@@ -75,6 +77,8 @@ export function createApp(deps: AppDeps): Hono {
     app.use('/api', auth);
     app.use('/api/*', auth);
   }
+  const openapi = openApiDocument(API_VERSION);
+  app.get('/api/openapi.json', (c) => c.json(openapi));
   const tail = createTailHub(deps.pipeline, { metrics: deps.metrics, logger: deps.logger }, deps.tailLimits);
   const client = deps.store.client;
   app.route('/api/logs', logRoutes({ client, now, logger: deps.logger, tail }));

@@ -1,0 +1,96 @@
+// GET /api/openapi.json — built from the same per-route parameter lists the routes validate with
+// (params.ts ROUTE_PARAMS), so the document cannot list a parameter a route would refuse, or miss
+// one it accepts; openapi.test.ts also checks every /api route registered in the app is described.
+
+import { SEVERITY_NAMES } from '../core/record.js';
+import { MAX_LIMIT } from '../store/queries.js';
+import { ROUTE_PARAMS, type RouteName } from './params.js';
+
+type Schema = Record<string, unknown>;
+
+const TIME = { type: 'string', description: 'ISO-8601 time, or relative to now: -15m, -2h, -7d, now' };
+
+/** Every parameter any route accepts, documented once. */
+export const PARAM_DOCS: Record<string, { description: string; schema: Schema }> = {
+  mac: { description: 'Handset MAC in any notation (00907a11baaa, 00:90:7A:11:BA:AA, 00-90-…, 0090.7a11.baaa); comma list', schema: { type: 'string' } },
+  tag: { description: 'Exact, case-sensitive tag; several joined by | like the handset (SipService|SlnkOTA)', schema: { type: 'string' } },
+  tag_contains: { description: 'Case-insensitive substring of the tag (the CMS "View log" semantics)', schema: { type: 'string' } },
+  severity: { description: `Comma list of severities: 0–7 or ${SEVERITY_NAMES.join(', ')}`, schema: { type: 'string' } },
+  max_severity: { description: 'That severity and worse (numerically lower or equal)', schema: { type: 'string' } },
+  q: { description: 'Text to find (case-insensitive; on devices/tags: a substring of MAC, IP, host or tag)', schema: { type: 'string' } },
+  host: { description: 'Exact syslog header host', schema: { type: 'string' } },
+  session: { description: 'Import/replay session name', schema: { type: 'string' } },
+  from: { description: 'Start of the range on `time` (inclusive)', schema: TIME },
+  to: { description: 'End of the range on `time` (exclusive)', schema: TIME },
+  limit: { description: 'Rows per page', schema: { type: 'integer', minimum: 1, maximum: MAX_LIMIT } },
+  cursor: { description: 'next_cursor of the previous page', schema: { type: 'string' } },
+  format: { description: 'Export format', schema: { type: 'string', enum: ['ndjson', 'csv'], default: 'ndjson' } },
+  interval: { description: 'Bucket size: 30s, 5m, 1h, 1d, 1w (chosen from the range when absent)', schema: { type: 'string' } },
+  sort: { description: 'last_seen, mac, errors_24h or battery_level_pct; - prefix for descending', schema: { type: 'string', default: '-last_seen' } },
+  token: { description: 'API token, for clients that cannot send an Authorization header (EventSource, links); reads only', schema: { type: 'string' } },
+};
+
+const ROUTE_DOCS: Record<RouteName, { path: string; summary: string; response: string; sse?: boolean }> = {
+  logs: { path: '/api/logs', summary: 'Search logs, newest first, with keyset pagination', response: '{ rows, next_cursor }' },
+  'logs/count': { path: '/api/logs/count', summary: 'Count the logs matching the filters', response: '{ count }' },
+  'logs/export': { path: '/api/logs/export', summary: 'Every matching row, streamed as NDJSON or CSV', response: 'a download' },
+  'logs/tail': { path: '/api/logs/tail', summary: 'New matching rows as Server-Sent Events (event: log)', response: 'text/event-stream', sse: true },
+  'logs/:id': { path: '/api/logs/{id}', summary: 'One row, raw frame included', response: 'the row' },
+  stats: { path: '/api/stats', summary: 'Counts per severity per interval, top tags, top MACs', response: '{ buckets, top_tags, top_macs, … }' },
+  tags: { path: '/api/tags', summary: 'Known tags with counts', response: '{ tags: [{ tag, count }] }' },
+  devices: { path: '/api/devices', summary: 'Every handset: last seen, IP, tag, battery, errors in 24 h', response: '{ devices, total }' },
+  'devices/:mac': { path: '/api/devices/{mac}', summary: 'One handset', response: 'the device summary' },
+  'devices/:mac/battery': { path: '/api/devices/{mac}/battery', summary: 'Battery level, voltage, temperature, status over time (≤ 1,000 points)', response: '{ points, interval_ms, … }' },
+};
+
+const ERROR = {
+  description: 'Error',
+  content: {
+    'application/json': {
+      schema: {
+        type: 'object',
+        properties: { error: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' } }, required: ['code', 'message'] } },
+      },
+    },
+  },
+};
+
+export function openApiDocument(version: string): Schema {
+  const paths: Record<string, Schema> = {};
+  for (const [route, doc] of Object.entries(ROUTE_DOCS) as [RouteName, (typeof ROUTE_DOCS)[RouteName]][]) {
+    const pathParams = [...doc.path.matchAll(/\{(\w+)\}/g)].map((m) => ({
+      name: m[1],
+      in: 'path',
+      required: true,
+      schema: { type: 'string' },
+      description: m[1] === 'mac' ? 'Handset MAC in any notation' : 'Log id (UUID)',
+    }));
+    const queryParams = [...ROUTE_PARAMS[route], 'token'].map((name) => {
+      const d = PARAM_DOCS[name];
+      if (d === undefined) throw new Error(`parameter ${name} of ${route} has no documentation`);
+      return { name, in: 'query', required: false, description: d.description, schema: d.schema };
+    });
+    paths[doc.path] = {
+      get: {
+        summary: doc.summary,
+        operationId: route.replace(/[/:]+/g, '_'),
+        parameters: [...pathParams, ...queryParams],
+        responses: {
+          '200': { description: doc.response, content: { [doc.sse === true ? 'text/event-stream' : 'application/json']: {} } },
+          '400': ERROR,
+          '401': ERROR,
+          '404': ERROR,
+        },
+        security: [{ bearer: [] }, {}],
+      },
+    };
+  }
+  paths['/healthz'] = { get: { summary: 'Store reachable, WAL depth, listeners (503 when degraded)', responses: { '200': { description: 'ok' }, '503': { description: 'degraded' } } } };
+  paths['/metrics'] = { get: { summary: 'Prometheus metrics', responses: { '200': { description: 'text/plain; version=0.0.4' } } } };
+  return {
+    openapi: '3.1.0',
+    info: { title: 'handlog API', version, description: 'Syslog of Spectralink PIVOT handsets and other senders, searchable by MAC, tag, severity, text and time.' },
+    components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    paths,
+  };
+}
