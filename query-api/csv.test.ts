@@ -2,29 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { StoredRecord } from '../core/record.js';
 import { autoStepMs, bucketCount, bucketStart } from './buckets.js';
 import { CSV_COLUMNS, csvField, csvHeader, csvRow } from './csv.js';
+import { parseCsv } from './csv-reader.test-helper.js';
 
-/** A small RFC 4180 reader, to check that what csvRow writes reads back as the same fields. */
-function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') (field += '"'), i++;
-      else if (c === '"') quoted = false;
-      else field += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') row.push(field), (field = '');
-    else if (c === '\r' && text[i + 1] === '\n') {
-      row.push(field);
-      rows.push(row);
-      (row = []), (field = ''), i++;
-    } else field += c;
-  }
-  return rows;
-}
 
 describe('csv', () => {
   it('quotes only when needed and doubles quotes', () => {

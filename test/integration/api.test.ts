@@ -11,6 +11,7 @@ import { matchesFilters } from '../../query-api/match.js';
 import type { DeviceSummary } from '../../store/devices.js';
 import { exportLogs, type LogFilters } from '../../store/queries.js';
 import { api, metric, metricsText, port, startTestService, until } from './helpers.js';
+import { parseCsv } from '../../query-api/csv-reader.test-helper.js';
 
 let svc: Awaited<ReturnType<typeof startTestService>>;
 
@@ -344,28 +345,6 @@ describe('tags, stats and export', () => {
   });
 });
 
-/** RFC 4180 reader (quoted fields may hold commas, quotes and line breaks). */
-function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') (field += '"'), i++;
-      else if (c === '"') quoted = false;
-      else field += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') row.push(field), (field = '');
-    else if (c === '\r' && text[i + 1] === '\n') {
-      row.push(field);
-      rows.push(row);
-      (row = []), (field = ''), i++;
-    } else field += c;
-  }
-  return rows;
-}
 
 describe('the tail matcher decides as the store does', () => {
   const session = `matcher-${randomUUID().slice(0, 8)}`;
