@@ -480,3 +480,36 @@ describe('a tail client that does not read', () => {
     expect(await count(`mac=${mac}`, sent)).toBe(sent);
   }, 120_000);
 });
+
+describe('cursor pagination over HTTP while rows keep arriving', () => {
+  it('never skips or repeats a row that existed when paging started', async () => {
+    const mac = '00907a550077';
+    const base = Date.now() - 3_600_000;
+    // 250 rows with distinct body times, some sharing a time (the id breaks the tie).
+    await sendTcp(frames(Array.from({ length: 250 }, (_, i) => line(mac, 'SipService', `page row ${i}`, 6, base + Math.floor(i / 2) * 1000))));
+    expect(await count(`mac=${mac}`, 250)).toBe(250);
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    let page = 0;
+    do {
+      const q: string = cursor === null ? '' : `&cursor=${encodeURIComponent(cursor)}`;
+      const r = await api<{ rows: StoredRecord[]; next_cursor: string | null }>(svc.http, `/api/logs?mac=${mac}&limit=40${q}`);
+      expect(r.status).toBe(200);
+      for (const row of r.body.rows) seen.push(row.message);
+      cursor = r.body.next_cursor;
+      // Between pages, new rows arrive: newer ones (they sort before the cursor) and older ones
+      // inside the range already paged.
+      await sendTcp(
+        frames([
+          line(mac, 'SipService', `new newest ${page}`, 6, Date.now()),
+          line(mac, 'SipService', `new older ${page}`, 6, base + 10 * page * 1000 + 500),
+        ]),
+      );
+      page++;
+    } while (cursor !== null && page < 50);
+    const original = seen.filter((m) => m.startsWith('page row '));
+    expect(new Set(seen).size).toBe(seen.length); // nothing repeated
+    expect(original.length).toBe(250); // nothing of the original set skipped
+    expect(seen.some((m) => m.startsWith('new newest'))).toBe(false); // newer rows sort before the first page
+  }, 60_000);
+});
