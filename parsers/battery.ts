@@ -13,54 +13,62 @@ export const BATTERY_HEALTH_NAMES: readonly string[] = [
 ];
 export const BATTERY_PLUGGED_NAMES: readonly string[] = ['Unplugged', 'AC', 'USB'];
 
-/** The comma list inside `[...]`, or null when the message is not a bracketed list. */
-function bracketList(message: string): string[] | null {
+// Fields of the bracketed list are read in place (no substrings, no arrays): these run on every
+// battery line of a fleet.
+
+/** Integer of s[a, b) trimmed of spaces: optional '-', 1–9 digits; NaN otherwise. */
+function intAt(s: string, a: number, b: number): number {
+  while (a < b && s.charCodeAt(a) === 32) a++;
+  while (b > a && s.charCodeAt(b - 1) === 32) b--;
+  const neg = s.charCodeAt(a) === 45;
+  const from = neg ? a + 1 : a;
+  if (b - a === 0 || b - a > 9 || from === b) return NaN;
+  let v = 0;
+  for (let i = from; i < b; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 48 || c > 57) return NaN;
+    v = v * 10 + (c - 48);
+  }
+  return neg ? -v : v;
+}
+
+/** End of the list field starting at `i`: the next comma before `close`, or `close`. */
+function fieldEnd(s: string, i: number, close: number): number {
+  const comma = s.indexOf(',', i);
+  return comma < 0 || comma > close ? close : comma;
+}
+
+const ints: number[] = [0, 0, 0, 0];
+
+/**
+ * Read `n` integer fields of the `[...]` list into `ints`; returns the index after the last one
+ * read (at a comma or the closing bracket), or -1 when the list is missing, short or not numeric.
+ */
+function readInts(message: string, n: number): { next: number; close: number } | null {
   const open = message.indexOf('[');
   const close = message.lastIndexOf(']');
   if (open < 0 || close < open) return null;
-  const parts: string[] = [];
-  let start = open + 1;
-  for (let i = start; i <= close; i++) {
-    const c = message.charCodeAt(i);
-    if (c === 44 /* , */ || i === close) {
-      parts.push(message.slice(start, i).trim());
-      start = i + 1;
-    }
+  let i = open + 1;
+  for (let k = 0; k < n; k++) {
+    if (i > close) return null;
+    const e = fieldEnd(message, i, close);
+    const v = intAt(message, i, e);
+    if (Number.isNaN(v)) return null;
+    ints[k] = v;
+    i = e + 1;
   }
-  return parts;
-}
-
-function intOrNull(s: string | undefined): number | null {
-  if (s === undefined || s.length === 0 || s.length > 9) return null;
-  let v = 0;
-  let i = s.charCodeAt(0) === 45 ? 1 : 0;
-  if (i === s.length) return null;
-  for (; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 48 || c > 57) return null;
-    v = v * 10 + (c - 48);
-  }
-  return s.charCodeAt(0) === 45 ? -v : v;
+  return { next: i, close };
 }
 
 export function decodeBatteryLevel(message: string): BatteryInfo | null {
-  const parts = bracketList(message);
-  if (parts === null || parts.length < 3) return null;
-  const level = intOrNull(parts[0]);
-  const mv = intOrNull(parts[1]);
-  const deci = intOrNull(parts[2]);
-  if (level === null || mv === null || deci === null) return null;
-  return { level_pct: level, voltage_mv: mv, temperature_c: deci / 10 };
+  if (readInts(message, 3) === null) return null;
+  return { level_pct: ints[0] as number, voltage_mv: ints[1] as number, temperature_c: (ints[2] as number) / 10 };
 }
 
 export function decodeBatteryStatus(message: string): BatteryInfo | null {
-  const parts = bracketList(message);
-  if (parts === null || parts.length < 4) return null;
-  const status = intOrNull(parts[0]);
-  const health = intOrNull(parts[1]);
-  const present = intOrNull(parts[2]);
-  const plugged = intOrNull(parts[3]);
-  if (status === null || health === null || present === null || plugged === null) return null;
+  const r = readInts(message, 4);
+  if (r === null) return null;
+  const [status, health, present, plugged] = ints as [number, number, number, number];
   const out: BatteryInfo = {
     status,
     status_name: BATTERY_STATUS_NAMES[status] ?? 'Unknown',
@@ -70,8 +78,10 @@ export function decodeBatteryStatus(message: string): BatteryInfo | null {
     plugged,
     plugged_name: BATTERY_PLUGGED_NAMES[plugged] ?? 'Unknown',
   };
-  const tech = parts[4];
-  if (tech !== undefined && tech !== '') out.technology = tech;
+  if (r.next <= r.close) {
+    const tech = message.slice(r.next, fieldEnd(message, r.next, r.close)).trim();
+    if (tech !== '') out.technology = tech;
+  }
   return out;
 }
 
