@@ -301,7 +301,7 @@ export function parseIsoAt(s: string, at: number, tz: string, allowSpace: boolea
 let bsdKey = '';
 let bsdTz = '';
 let bsdRefMs = NaN;
-let bsdResult: ParsedTime = { ms: 0, end: 0 };
+let bsdCachedMs = 0;
 
 export function parseBsdTimeAt(s: string, at: number, tz: string, refMs: number): ParsedTime | null {
   const ms = readBsdTime(s, at, tz, refMs);
@@ -322,14 +322,14 @@ export function readBsdTime(s: string, at: number, tz: string, refMs: number): n
     Math.abs(refMs - bsdRefMs) < 3_600_000
   ) {
     bsdTimeEnd = at + bsdKey.length;
-    return bsdResult.ms;
+    return bsdCachedMs;
   }
   const r = parseBsdTimeUncached(s, at, tz, refMs);
   if (r === null) return NaN;
   bsdKey = s.slice(at, r.end);
   bsdTz = tz;
   bsdRefMs = refMs;
-  bsdResult = { ms: r.ms, end: r.end - at };
+  bsdCachedMs = r.ms;
   bsdTimeEnd = r.end;
   return r.ms;
 }

@@ -1,16 +1,11 @@
 // Decoder registry: each handset event worth structuring is one small module. A decoder is chosen
 // by exact tag, or by a cheap substring test of the message for events logged under varying tags.
 
-import { emptyRecord, type BatteryInfo, type EventInfo, type LogRecord } from '../../core/record.js';
+import type { LogRecord } from '../../core/record.js';
 import { batteryDecoders } from './battery.js';
 import { otaDecoder } from './ota.js';
 import { sipCallStateDecoder, sipPlaceCallDecoder } from './sip.js';
 import { wifiHandshakeDecoder } from './wifi.js';
-
-export interface Decoded {
-  battery?: BatteryInfo;
-  event?: EventInfo;
-}
 
 export interface Decoder {
   name: string;
@@ -60,16 +55,4 @@ export function decodeInto(rec: LogRecord): void {
     }
     if (hit && d.decode(message, tag, rec)) return;
   }
-}
-
-/** The decoded fields of (tag, message), for callers without a record at hand (tests, tools). */
-export function decodeEvent(tag: string | null, message: string): Decoded | null {
-  const rec = emptyRecord(message);
-  rec.tag = tag;
-  decodeInto(rec);
-  if (rec.battery === undefined && rec.event === undefined) return null;
-  const out: Decoded = {};
-  if (rec.battery !== undefined) out.battery = rec.battery;
-  if (rec.event !== undefined) out.event = rec.event;
-  return out;
 }
