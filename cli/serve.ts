@@ -15,6 +15,7 @@ import { createSink, type Sink } from '../ingest/sink.js';
 import { createWal, type Wal } from '../ingest/wal.js';
 import { startListeners, type Listeners } from '../ingest/listen.js';
 import { createApp, type HealthReport } from '../query-api/app.js';
+import { findUiDist } from '../query-api/static.js';
 import { openStore, type Store } from '../store/client.js';
 import { parseCommandArgs } from './args.js';
 
@@ -153,7 +154,9 @@ export async function startService(
         listeners: listeners.addresses,
       };
     };
-    const app = createApp({ store, metrics, logger, health, pipeline, apiTokens: config.apiTokens });
+    const uiDir = findUiDist();
+    if (uiDir === null) logger.warn('web UI not built (ui/dist missing): run `npm run build`; serving the API only', {});
+    const app = createApp({ store, metrics, logger, health, pipeline, apiTokens: config.apiTokens, uiDir });
     if (config.apiTokens.length === 0) {
       if (config.insecureNoAuth) logger.warn('query API has no access control (--insecure-no-auth)', { http: formatAddress(config.http) });
     } else logger.info('query API requires tokens', { tokens: config.apiTokens.length });

@@ -13,6 +13,7 @@ import { deviceRoutes } from './routes/devices.js';
 import { logRoutes } from './routes/logs.js';
 import { statsRoutes } from './routes/stats.js';
 import { createTailHub, type RecordSource, type TailLimits } from './tail.js';
+import { mountUi } from './static.js';
 
 export interface HealthReport {
   status: 'ok' | 'degraded';
@@ -34,6 +35,8 @@ export interface AppDeps {
   now?: () => number;
   /** API tokens; when empty or absent, /api/* is open (loopback-only, enforced by the config). */
   apiTokens?: readonly ApiToken[];
+  /** The built web UI (ui/dist) served at `/`; null when it is not built, absent for API-only apps. */
+  uiDir?: string | null;
 }
 
 const STATUS: Partial<Record<ErrorCode, 400 | 401 | 403 | 404 | 503>> = {
@@ -84,5 +87,6 @@ export function createApp(deps: AppDeps): Hono {
   app.route('/api/logs', logRoutes({ client, now, logger: deps.logger, tail }));
   app.route('/api/devices', deviceRoutes({ client, now }));
   app.route('/api', statsRoutes({ client, now }));
+  if (deps.uiDir !== undefined) mountUi(app, deps.uiDir);
   return app;
 }
