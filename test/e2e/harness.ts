@@ -11,7 +11,17 @@ import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
 
-export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+/** The repository root, from the sources (tsx/vitest) or from dist/ (compiled benchmarks). */
+function findRoot(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  while (!fs.existsSync(path.join(dir, 'package.json')) || path.basename(dir) === 'dist') {
+    const parent = path.dirname(dir);
+    if (parent === dir) throw new Error('handlog repository root not found');
+    dir = parent;
+  }
+  return dir;
+}
+export const ROOT = findRoot();
 export const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
 export const SCREENSHOTS = path.join(ROOT, 'docs', 'screenshots');
 
