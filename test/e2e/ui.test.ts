@@ -73,7 +73,9 @@ beforeAll(async () => {
   );
   expect(got.count).toBe(all.length);
   browser = await launchBrowser();
-  ctx = await browser.newContext({ viewport: { width: 1280, height: 720 } });
+  // CSP bypassed in the browser so that (1) the test can evaluate expressions and (2) the XSS test
+  // proves the UI renders log text as text on its own, not only because the CSP blocks scripts.
+  ctx = await browser.newContext({ viewport: { width: 1280, height: 720 }, bypassCSP: true });
   page = await ctx.newPage();
   page.on('pageerror', (e) => pageErrors.push(e.message));
 });
@@ -149,6 +151,33 @@ describe('web UI', () => {
     await shot(page, 'detail');
   });
 
+  it('zooms the time range by dragging across the histogram, and jumps to a row’s surroundings', async () => {
+    await page.goto(`${svc.http}/?mac=${A}`);
+    const hist = page.getByRole('img', { name: /Matches over time/ });
+    await hist.waitFor();
+    const box = await hist.boundingBox();
+    if (box === null) throw new Error('histogram not visible');
+    await page.mouse.move(box.x + box.width * 0.5, box.y + box.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width * 0.98, box.y + box.height / 2, { steps: 5 });
+    await page.mouse.up();
+    await page.waitForURL(/from=\d{4}-.*&to=\d{4}-|to=\d{4}-.*from=\d{4}-/);
+    const u = new URL(page.url());
+    const from = Date.parse(u.searchParams.get('from') ?? '');
+    const to = Date.parse(u.searchParams.get('to') ?? '');
+    expect(to).toBeGreaterThan(from);
+    const inRange = [...SENT, ...BATTERY].filter((s) => s.mac === A && s.atMs >= from && s.atMs < to).length;
+    await expect.poll(() => page.getByTestId('match-count').innerText()).toBe(`${inRange} ${inRange === 1 ? 'match' : 'matches'}`);
+
+    await page.goto(`${svc.http}/?mac=${B}&severity=fatal`);
+    await waitRows(page, 1);
+    await page.locator('[data-testid=log-viewport] [role=row]').first().click();
+    await page.getByRole('button', { name: /Show surrounding logs/ }).click();
+    await page.waitForURL(new RegExp(`mac=${B}&from=`));
+    const around = SENT.filter((s) => s.mac === B && Math.abs(s.atMs - at(35)) <= 5 * 60_000).length;
+    await expect.poll(() => page.getByTestId('match-count').innerText()).toBe(`${around} ${around === 1 ? 'match' : 'matches'}`);
+  });
+
   it('shows markup in a log message literally and runs none of it', async () => {
     await page.goto(`${svc.http}/?mac=${B}&tag=Browser`);
     const rows = await waitRows(page, 1);
@@ -158,6 +187,9 @@ describe('web UI', () => {
     expect(await page.evaluate<unknown>('window.__xss')).toBeUndefined();
     expect(await page.locator('#app img').count()).toBe(0);
     expect(await page.locator('#app script').count()).toBe(0);
+    // And the page is served with a CSP that forbids inline script anyway.
+    const r = await fetch(`${svc.http}/`);
+    expect(r.headers.get('content-security-policy')).toContain("script-src 'self'");
   });
 
   it('follows the live tail, pauses and counts what it skipped', async () => {
