@@ -74,7 +74,9 @@ async function main(): Promise<void> {
         const receivedAt = new Date(t).toISOString();
         rec.id = randomUUID();
         rec.time = rec.device_time ?? receivedAt;
-        rec.received_at = new Date(now).toISOString(); // imported now: inside the retention
+        // Live ingestion: received within a second or two of the event, so rows land in the daily
+        // partition of their day (received_at) as they would on a running service.
+        rec.received_at = new Date(t + (i % 2000)).toISOString();
         rec.source_ip = h.host;
         rec.transport = 'udp';
         rec.session = '';
