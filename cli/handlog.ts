@@ -9,6 +9,9 @@ const HELP = `Usage: handlog <command> [options]
 Commands:
   serve     run the syslog listeners, the ingest pipeline into ClickHouse and the query API
   parse     parse syslog lines from files or stdin and print JSON records
+  import    import captured logs (syslog.txt.N, syslog-server files, logcat, pcap/pcapng, .gz)
+            into the store as a named session
+  replay    re-send captured messages to a syslog server with their original timing
 
 Run \`handlog <command> --help\` for the options of a command.
 `;
@@ -23,6 +26,8 @@ async function loadServe(): Promise<Command> {
 const COMMANDS: Record<string, () => Promise<Command>> = {
   parse: async () => (argv) => runParse(argv, { stdin: process.stdin, stdout: process.stdout, nowMs: Date.now() }),
   serve: loadServe,
+  import: async () => ((await import('./import.js')) as { runImport: Command }).runImport,
+  replay: async () => ((await import('./replay.js')) as { runReplay: Command }).runReplay,
 };
 
 async function main(argv: string[]): Promise<number> {

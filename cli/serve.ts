@@ -17,7 +17,12 @@ import { startListeners, type Listeners } from '../ingest/listen.js';
 import { createApp, type HealthReport } from '../query-api/app.js';
 import { findUiDist } from '../query-api/static.js';
 import { openStore, type Store } from '../store/client.js';
+import { createSessionService } from '../capture/service.js';
+import { AlertService } from '../alerts/service.js';
 import { parseCommandArgs } from './args.js';
+
+/** Written in the data directory while serving: the base URL of the HTTP API. */
+export const SERVICE_URL_FILE = 'handlog.http';
 
 export interface Service {
   config: Readonly<ServeConfig>;
@@ -25,6 +30,7 @@ export interface Service {
   wal: Wal;
   sink: Sink;
   pipeline: Pipeline;
+  alerts: AlertService;
   metrics: Registry;
   listeners: Listeners;
   /** Bound addresses, e.g. { udp: '127.0.0.1:5514', http: '127.0.0.1:8080' } (port 0 resolved). */
@@ -34,7 +40,7 @@ export interface Service {
 }
 
 /** One process per data directory: the embedded engine and the WAL are not shareable. */
-function lockDataDir(dataDir: string, logger: Logger): () => void {
+export function lockDataDir(dataDir: string, logger: Logger): () => void {
   fs.mkdirSync(dataDir, { recursive: true });
   const lockPath = path.join(dataDir, 'handlog.pid');
   for (let attempt = 0; attempt < 2; attempt++) {
@@ -133,6 +139,10 @@ export async function startService(
 
     cleanups.unshift(keepWorkerThreadsDeprioritized());
     const pipeline = createPipeline({ tz: config.tz }, { wal, metrics, logger, dropped });
+    // Subscribed before the listeners open, so that the first message received is evaluated too.
+    const alerts = new AlertService({ dataDir: config.dataDir, webhookUrl: config.alertWebhook }, { store, metrics, logger, pipeline });
+    alerts.start();
+    cleanups.unshift(() => alerts.stop());
     const listeners = await startListeners(config, { onFrame: (f) => pipeline.ingest(f), metrics, logger, dropped });
     cleanups.unshift(() => listeners.stop());
     const offPressure = wal.onPressure((full) => {
@@ -156,7 +166,12 @@ export async function startService(
     };
     const uiDir = findUiDist();
     if (uiDir === null) logger.warn('web UI not built (ui/dist missing): run `npm run build`; serving the API only', {});
-    const app = createApp({ store, metrics, logger, health, pipeline, apiTokens: config.apiTokens, uiDir });
+    const sessions = createSessionService(
+      { dataDir: config.dataDir, tz: config.tz, maxUploadBytes: config.maxUploadMb * 1024 * 1024 },
+      { client: store.client, insertLines: (lines, token) => store.insertLines(lines, token), logger, metrics },
+    );
+    cleanups.unshift(() => sessions.idle());
+    const app = createApp({ store, metrics, logger, health, pipeline, apiTokens: config.apiTokens, uiDir, sessions, alerts });
     if (config.apiTokens.length === 0) {
       if (config.insecureNoAuth) logger.warn('query API has no access control (--insecure-no-auth)', { http: formatAddress(config.http) });
     } else logger.info('query API requires tokens', { tokens: config.apiTokens.length });
@@ -178,6 +193,14 @@ export async function startService(
       ...listeners.addresses,
       http: httpAddr !== null && typeof httpAddr === 'object' ? formatAddress({ host: httpAddr.address, port: httpAddr.port }) : null,
     };
+    // `handlog import` finds the running service here when the data directory is locked.
+    const httpFile = path.join(config.dataDir, SERVICE_URL_FILE);
+    if (addresses['http'] !== null && addresses['http'] !== undefined) {
+      const a = httpAddr as { address: string; port: number; family: string };
+      const host = a.address === '0.0.0.0' ? '127.0.0.1' : a.address === '::' ? '::1' : a.address;
+      fs.writeFileSync(httpFile, `http://${host.includes(':') ? `[${host}]` : host}:${a.port}\n`);
+      cleanups.unshift(() => fs.rmSync(httpFile, { force: true }));
+    }
     logger.info('handlog serving', { ...addresses, store: store.mode, data: path.resolve(config.dataDir) });
 
     let stopped: Promise<void> | null = null;
@@ -209,6 +232,7 @@ export async function startService(
       wal,
       sink,
       pipeline,
+      alerts,
       metrics,
       listeners,
       addresses,

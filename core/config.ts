@@ -54,6 +54,10 @@ export interface ServeConfig {
   apiTokens: readonly ApiToken[];
   /** Allow an open API on a non-loopback --http address. */
   insecureNoAuth: boolean;
+  /** `--alert-webhook URL`: a webhook channel bound to the default alert rule; null when not given. */
+  alertWebhook: string | null;
+  /** Largest capture accepted by POST /api/sessions, in MiB. */
+  maxUploadMb: number;
 }
 
 type Kind = 'string' | 'address' | 'int' | 'enum' | 'boolean';
@@ -97,6 +101,8 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
   { flag: 'batch-max-age-ms', key: 'batchMaxAgeMs', kind: 'int', default: '200', min: 1, max: 60_000, help: 'age at which a segment is sealed for insert; up to 5x while the store is behind' },
   { flag: 'log-level', key: 'logLevel', kind: 'enum', values: ['debug', 'info', 'warn', 'error'], default: 'info', help: 'structured log level on stderr' },
   { flag: 'api-tokens', key: 'apiTokensFile', kind: 'string', help: 'file of API tokens, one "TOKEN viewer|admin [NAME]" per line; also HANDLOG_API_TOKEN_ADMIN / HANDLOG_API_TOKEN_VIEWER' },
+  { flag: 'alert-webhook', key: 'alertWebhook', kind: 'string', help: 'send alerts of the default rule (Fatal or Error from any handset) to this webhook URL as JSON POSTs' },
+  { flag: 'max-upload-mb', key: 'maxUploadMb', kind: 'int', default: '2048', min: 1, max: 1_048_576, help: 'largest capture upload accepted by POST /api/sessions, in MiB' },
   { flag: 'insecure-no-auth', key: 'insecureNoAuth', kind: 'boolean', default: 'false', help: 'allow an API without tokens on a non-loopback --http address' },
 ];
 
@@ -273,6 +279,8 @@ export function loadServeConfig(
   }
   if (cfg.tlsClientAuth !== 'none' && cfg.tlsCaFile === null)
     problems.push(`--tls-client-auth ${cfg.tlsClientAuth} needs --tls-ca (the CA client certificates chain to)`);
+  if (cfg.alertWebhook !== null && !/^https?:\/\/./.test(cfg.alertWebhook))
+    problems.push(`--alert-webhook: "${cfg.alertWebhook}" must start with http:// or https://`);
   if (cfg.clickhouseUrl !== null && !/^https?:\/\//.test(cfg.clickhouseUrl))
     problems.push(`--clickhouse-url: "${cfg.clickhouseUrl}" must start with http:// or https://`);
   const apiTokens: ApiToken[] = [];

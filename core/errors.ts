@@ -6,6 +6,8 @@ export const ERROR_CODES = {
   BAD_ARGUMENT: 'a command-line argument is invalid',
   BAD_REQUEST: 'a request parameter is invalid',
   NOT_FOUND: 'the requested resource does not exist',
+  CONFLICT: 'the resource is busy or in a conflicting state',
+  PAYLOAD_TOO_LARGE: 'the request body is over the size limit',
   UNAUTHORIZED: 'authentication is required',
   FORBIDDEN: 'the token lacks the role for this action',
   STORE_UNAVAILABLE: 'the ClickHouse store cannot be reached (retryable)',

@@ -7,7 +7,7 @@ import { snippet, type Logger } from '../core/logger.js';
 import { eventTime, type StoredRecord, type Transport } from '../core/record.js';
 import { parseLine } from '../parsers/detect.js';
 import { toIso } from '../parsers/time.js';
-import { encodeLogRow } from '../store/schema.js';
+import { encodeLogRowLenient } from '../store/encode.js';
 import type { Wal } from './wal.js';
 
 /** One syslog message as a listener hands it over. */
@@ -102,29 +102,12 @@ export function createPipeline(config: PipelineConfig, deps: PipelineDeps): Pipe
     return true;
   }
 
-  /**
-   * The WAL line of a row. A value the store cannot hold (a body time in year 2400, say) must not
-   * lose the message: the offending times are dropped, `time` falls back to the receive time, and
-   * parse_error says so.
-   */
   function encodeRow(row: StoredRecord): string | null {
-    try {
-      return encodeLogRow(row);
-    } catch (e: unknown) {
-      const why = e instanceof Error ? e.message : String(e);
-      row.device_time = null;
-      row.syslog_time = null;
-      row.time = row.received_at;
-      const note = `value not storable, times dropped (${why})`;
-      row.parse_error = row.parse_error === undefined ? note : `${row.parse_error}; ${note}`;
-      try {
-        return encodeLogRow(row);
-      } catch (e2: unknown) {
-        deps.logger.error('row cannot be stored', { err: e2 instanceof Error ? e2.message : String(e2), raw: snippet(row.raw) });
-        deps.dropped.inc({ reason: 'unstorable' });
-        return null;
-      }
-    }
+    const r = encodeLogRowLenient(row);
+    if (r.line !== null) return r.line;
+    deps.logger.error('row cannot be stored', { err: r.error, raw: snippet(row.raw) });
+    deps.dropped.inc({ reason: 'unstorable' });
+    return null;
   }
 
   return {

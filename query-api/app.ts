@@ -14,6 +14,10 @@ import { logRoutes } from './routes/logs.js';
 import { statsRoutes } from './routes/stats.js';
 import { createTailHub, type RecordSource, type TailLimits } from './tail.js';
 import { mountUi } from './static.js';
+import { sessionRoutes } from './routes/sessions.js';
+import type { SessionService } from '../capture/service.js';
+import type { AlertService } from '../alerts/service.js';
+import { alertRoutes } from './routes/alerts.js';
 
 export interface HealthReport {
   status: 'ok' | 'degraded';
@@ -37,14 +41,20 @@ export interface AppDeps {
   apiTokens?: readonly ApiToken[];
   /** The built web UI (ui/dist) served at `/`; null when it is not built, absent for API-only apps. */
   uiDir?: string | null;
+  /** Capture sessions (upload, list, delete); absent in API-only test apps. */
+  sessions?: SessionService;
+  /** Alert rules, channels, silences and fired alerts; absent in API-only test apps. */
+  alerts?: AlertService;
 }
 
-const STATUS: Partial<Record<ErrorCode, 400 | 401 | 403 | 404 | 503>> = {
+const STATUS: Partial<Record<ErrorCode, 400 | 401 | 403 | 404 | 409 | 413 | 503>> = {
   BAD_REQUEST: 400,
   BAD_ARGUMENT: 400,
   UNAUTHORIZED: 401,
   FORBIDDEN: 403,
   NOT_FOUND: 404,
+  CONFLICT: 409,
+  PAYLOAD_TOO_LARGE: 413,
   STORE_UNAVAILABLE: 503,
 };
 
@@ -60,6 +70,8 @@ export function createApp(deps: AppDeps): Hono {
     if (err instanceof HandlogError) {
       const status = STATUS[err.code] ?? 500;
       if (status >= 500) deps.logger.warn('request failed', { path: c.req.path, code: err.code, err: err.message });
+      // The rest of a refused upload is not read: the connection cannot carry another request.
+      if (status === 413) c.header('Connection', 'close');
       return c.json(errorBody(err.code, err.message), status);
     }
     deps.logger.error('unhandled request error', { path: c.req.path, err: err.message, stack: err.stack });
@@ -87,6 +99,8 @@ export function createApp(deps: AppDeps): Hono {
   app.route('/api/logs', logRoutes({ client, now, logger: deps.logger, tail }));
   app.route('/api/devices', deviceRoutes({ client, now }));
   app.route('/api', statsRoutes({ client, now }));
+  if (deps.sessions !== undefined) app.route('/api/sessions', sessionRoutes(deps.sessions));
+  if (deps.alerts !== undefined) app.route('/api/alerts', alertRoutes(deps.alerts));
   if (deps.uiDir !== undefined) mountUi(app, deps.uiDir);
   return app;
 }

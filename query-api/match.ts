@@ -28,7 +28,17 @@ export function compileFilters(f: LogFilters): RowMatcher {
   }
   if (f.tag_contains !== undefined && f.tag_contains !== '') {
     const needle = fold(f.tag_contains);
-    tests.push((r) => fold(r.tag ?? '').includes(needle));
+    // A fleet has few distinct tags: the answer is remembered per tag instead of folding every row's.
+    const seen = new Map<string, boolean>();
+    tests.push((r) => {
+      const tag = r.tag ?? '';
+      let hit = seen.get(tag);
+      if (hit === undefined) {
+        hit = fold(tag).includes(needle);
+        if (seen.size < 10_000) seen.set(tag, hit);
+      }
+      return hit;
+    });
   }
   if (f.severity !== undefined && f.severity.length > 0) {
     const sev = new Set(f.severity);

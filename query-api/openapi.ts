@@ -27,6 +27,10 @@ export const PARAM_DOCS: Record<string, { description: string; schema: Schema }>
   format: { description: 'Export format', schema: { type: 'string', enum: ['ndjson', 'csv'], default: 'ndjson' } },
   interval: { description: 'Bucket size: 30s, 5m, 1h, 1d, 1w (chosen from the range when absent)', schema: { type: 'string' } },
   sort: { description: 'last_seen, mac, errors_24h or battery_level_pct; - prefix for descending', schema: { type: 'string', default: '-last_seen' } },
+  name: { description: 'Session name (a session of that name gets the file added to it)', schema: { type: 'string' } },
+  filename: { description: 'Original file name of the uploaded capture', schema: { type: 'string' } },
+  state: { description: 'Fired alerts: unacknowledged, acknowledged, silenced, fired, update or resolved', schema: { type: 'string' } },
+  rule_id: { description: 'Alert rule id', schema: { type: 'string' } },
   token: { description: 'API token, for clients that cannot send an Authorization header (EventSource, links); reads only', schema: { type: 'string' } },
 };
 
@@ -41,6 +45,16 @@ const ROUTE_DOCS: Record<RouteName, { path: string; summary: string; response: s
   devices: { path: '/api/devices', summary: 'Every handset: last seen, IP, tag, battery, errors in 24 h', response: '{ devices, total }' },
   'devices/:mac': { path: '/api/devices/{mac}', summary: 'One handset', response: 'the device summary' },
   'devices/:mac/battery': { path: '/api/devices/{mac}/battery', summary: 'Battery level, voltage, temperature, status over time (≤ 1,000 points)', response: '{ points, interval_ms, … }' },
+  'alerts/rules': { path: '/api/alerts/rules', summary: 'Alert rules (POST creates; POST /api/alerts/rules/test replays a rule over the last 24 h)', response: '{ rules }' },
+  'alerts/rules/:id': { path: '/api/alerts/rules/{id}', summary: 'One alert rule (PUT merges, DELETE removes)', response: 'the rule' },
+  'alerts/channels': { path: '/api/alerts/channels', summary: 'Notification channels with their delivery status (POST creates)', response: '{ channels }' },
+  'alerts/channels/:id': { path: '/api/alerts/channels/{id}', summary: 'One channel (PUT merges, DELETE removes, POST …/test sends a test)', response: 'the channel' },
+  'alerts/silences': { path: '/api/alerts/silences', summary: 'Silences by rule, MAC and/or tag until an end time (POST creates)', response: '{ silences }' },
+  'alerts/silences/:id': { path: '/api/alerts/silences/{id}', summary: 'One silence (PUT merges, DELETE removes)', response: 'the silence' },
+  'alerts/events': { path: '/api/alerts/events', summary: 'Fired alerts, newest first (POST …/{id}/ack acknowledges the incident)', response: '{ events }' },
+  'alerts/summary': { path: '/api/alerts/summary', summary: 'Unacknowledged incidents (the header badge), open groups, active silences', response: '{ unacknowledged, open_groups, active_silences }' },
+  sessions: { path: '/api/sessions', summary: 'Imported capture sessions, newest first', response: '{ sessions }' },
+  'sessions/:id': { path: '/api/sessions/{id}', summary: 'One session (by id or name) with its handsets and import progress', response: 'the session' },
 };
 
 const ERROR = {
@@ -55,6 +69,27 @@ const ERROR = {
   },
 };
 
+/** Operations other than GET, by path (admin role). */
+const WRITE_OPS: Record<string, Record<string, Schema>> = {
+  '/api/sessions': {
+    post: {
+      summary: 'Upload a capture (syslog.txt.N, syslog-server file, logcat, pcap/pcapng, .gz) as the raw request body; imported in the background (poll the session)',
+      operationId: 'sessions_upload',
+      parameters: ['name', 'filename'].map((name) => ({ name, in: 'query', required: false, description: PARAM_DOCS[name]?.description, schema: { type: 'string' } })),
+      requestBody: { content: { 'application/octet-stream': {} } },
+      responses: { '202': { description: '{ session }' }, '400': ERROR, '403': ERROR, '409': ERROR, '413': ERROR },
+    },
+  },
+  '/api/sessions/{id}': {
+    delete: {
+      summary: 'Delete a session and its rows',
+      operationId: 'sessions_delete',
+      parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+      responses: { '200': { description: '{ deleted }' }, '403': ERROR, '404': ERROR, '409': ERROR },
+    },
+  },
+};
+
 export function openApiDocument(version: string): Schema {
   const paths: Record<string, Schema> = {};
   for (const [route, doc] of Object.entries(ROUTE_DOCS) as [RouteName, (typeof ROUTE_DOCS)[RouteName]][]) {
@@ -63,7 +98,7 @@ export function openApiDocument(version: string): Schema {
       in: 'path',
       required: true,
       schema: { type: 'string' },
-      description: m[1] === 'mac' ? 'Handset MAC in any notation' : 'Log id (UUID)',
+      description: m[1] === 'mac' ? 'Handset MAC in any notation' : route.startsWith('sessions') ? 'Session id or name' : route.startsWith('alerts/') ? 'Rule, channel or silence id' : 'Log id (UUID)',
     }));
     const queryParams = [...ROUTE_PARAMS[route], 'token'].map((name) => {
       const d = PARAM_DOCS[name];
@@ -83,6 +118,7 @@ export function openApiDocument(version: string): Schema {
         },
         security: [{ bearer: [] }, {}],
       },
+      ...WRITE_OPS[doc.path],
     };
   }
   paths['/healthz'] = { get: { summary: 'Store reachable, WAL depth, listeners (503 when degraded)', responses: { '200': { description: 'ok' }, '503': { description: 'degraded' } } } };

@@ -25,6 +25,16 @@ export const ROUTE_PARAMS = {
   devices: ['sort', 'q', 'limit'],
   'devices/:mac': [],
   'devices/:mac/battery': ['from', 'to'],
+  'alerts/rules': [],
+  'alerts/rules/:id': [],
+  'alerts/channels': [],
+  'alerts/channels/:id': [],
+  'alerts/silences': [],
+  'alerts/silences/:id': [],
+  'alerts/events': ['state', 'rule_id', 'mac', 'limit'],
+  'alerts/summary': [],
+  sessions: ['name', 'filename'],
+  'sessions/:id': [],
 } as const satisfies Record<string, readonly string[]>;
 
 export type RouteName = keyof typeof ROUTE_PARAMS;

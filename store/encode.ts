@@ -107,3 +107,26 @@ export function encodeLogRow(rec: StoredRecord): string {
 function slow(): never {
   throw SLOW;
 }
+
+/**
+ * The line of a row, never losing the message: when a value cannot be stored (a body time in year
+ * 2400, say) the offending times are dropped, `time` falls back to the receive time and parse_error
+ * says so. Returns null (with the reason) only when even that row cannot be encoded.
+ */
+export function encodeLogRowLenient(row: StoredRecord): { line: string } | { line: null; error: string } {
+  try {
+    return { line: encodeLogRow(row) };
+  } catch (e: unknown) {
+    const why = e instanceof Error ? e.message : String(e);
+    row.device_time = null;
+    row.syslog_time = null;
+    row.time = row.received_at;
+    const note = `value not storable, times dropped (${why})`;
+    row.parse_error = row.parse_error === undefined ? note : `${row.parse_error}; ${note}`;
+    try {
+      return { line: encodeLogRow(row) };
+    } catch (e2: unknown) {
+      return { line: null, error: e2 instanceof Error ? e2.message : String(e2) };
+    }
+  }
+}

@@ -23,6 +23,7 @@
 import type { StoredRecord } from '../core/record.js';
 import { HandlogError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
+import { ALERT_TABLES } from '../alerts/schema.js';
 
 /** Insert blocks remembered per table for insert_deduplication_token (a WAL retry comes soon after). */
 export const DEDUP_WINDOW_BLOCKS = 10_000;
@@ -207,6 +208,48 @@ FROM logs AS l
 WHERE l.mac != '' AND l.severity <= 3
 GROUP BY mac, hour`);
       return 'device_errors_hourly + device_errors_hourly_mv';
+    },
+  },
+  {
+    version: 4,
+    name: 'import sessions',
+    up: async (ctx) => {
+      // One row per state change of an import (ReplacingMergeTree keeps the newest by updated_at):
+      // progress is written a few times a second at most, so the table stays tiny. The handsets of a
+      // session are not stored here: they are read from `logs` by its session name (bloom index).
+      await ctx.exec(`CREATE TABLE IF NOT EXISTS sessions
+(
+    id String,
+    name String,
+    state LowCardinality(String),
+    files Array(String),
+    file_hashes Array(String),
+    formats Array(String),
+    created_at DateTime64(3, 'UTC'),
+    updated_at DateTime64(3, 'UTC'),
+    from_time Nullable(DateTime64(3, 'UTC')),
+    to_time Nullable(DateTime64(3, 'UTC')),
+    lines_read UInt64,
+    stored UInt64,
+    duplicates UInt64,
+    unparsed UInt64,
+    unparsed_reasons String,
+    bytes_total UInt64,
+    bytes_done UInt64,
+    error String,
+    deleted UInt8
+)
+ENGINE = ReplacingMergeTree(updated_at)
+ORDER BY id`);
+      return 'sessions';
+    },
+  },
+  {
+    version: 5,
+    name: 'alert events',
+    up: async (ctx) => {
+      for (const sql of ALERT_TABLES) await ctx.exec(sql);
+      return 'alert_events + alert_acks';
     },
   },
 ];

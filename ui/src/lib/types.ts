@@ -98,3 +98,31 @@ export interface BatterySeries {
   interval_ms: number | null;
   points: BatteryPoint[];
 }
+
+export interface SessionFile {
+  name: string;
+  hash: string;
+  /** pcap, pcapng or text (+gzip); '' while the file is being imported. */
+  format: string;
+}
+
+/** GET /api/sessions items; GET /api/sessions/:id adds `handsets`. */
+export interface SessionSummary {
+  id: string;
+  name: string;
+  state: 'importing' | 'done' | 'failed' | 'deleted';
+  files: SessionFile[];
+  created_at: string;
+  updated_at: string;
+  from: string | null;
+  to: string | null;
+  lines_read: number;
+  stored: number;
+  duplicates: number;
+  unparsed: number;
+  unparsed_reasons: Record<string, number>;
+  bytes_total: number;
+  bytes_done: number;
+  error: string | null;
+  handsets?: { mac: string; count: number; errors: number }[];
+}

@@ -1,0 +1,311 @@
+// `handlog import` and POST /api/sessions: capture files → parsed rows → the store, as one named
+// session. Streams every file (bounded memory whatever its size), inserts in batches of BATCH_ROWS.
+//
+// Re-importing never duplicates rows, in two layers:
+// - a file is known by a fingerprint of its size, head and tail; a file already imported completely
+//   (into any session) is skipped and reported as a duplicate;
+// - an import cut short (crash, kill) and run again sends the same batches with the same insert
+//   deduplication tokens (`import:<fingerprint>:<batch>`), so the batches that had landed are dropped
+//   by the store; row ids are derived from fingerprint and line number, so they are stable too.
+
+import { createHash, randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { ClickHouseClient } from '@clickhouse/client';
+import { eventTime, type StoredRecord } from '../core/record.js';
+import { parseLine } from '../parsers/detect.js';
+import { toIso } from '../parsers/time.js';
+import { encodeLogRowLenient } from '../store/encode.js';
+import { newReadStats, readCapture, type ReadStats } from './reader.js';
+import { findSession, newSession, saveSession, sessionsWithFile, type SessionFile, type SessionSummary } from './sessions.js';
+
+export const BATCH_ROWS = 10_000;
+const PROGRESS_SAVE_MS = 1000;
+const MAX_REASONS = 20;
+
+export interface ImportFile {
+  /** Where the bytes are. */
+  path: string;
+  /** The name shown in the session (an upload's original file name); default the path's base name. */
+  name?: string;
+}
+
+export interface ImportOptions {
+  session: string;
+  files: ImportFile[];
+  tz: string;
+  /** Import time (received_at of the rows; retention counts from it). */
+  nowMs: number;
+  /** Year-inference anchor for text lines; default each file's modification time. */
+  anchorMs?: number;
+  maxFrameBytes?: number;
+  /** Called after every batch and at the end of each file. */
+  onProgress?: (s: SessionSummary, file: ImportFileReport) => void;
+  /** Existing session id to continue (an upload), else found by name or created. */
+  sessionId?: string;
+}
+
+export interface ImportDeps {
+  client: ClickHouseClient;
+  insertLines(lines: string[], dedupToken: string): Promise<void>;
+  /**
+   * Inserts a file of encoded rows; with the embedded engine this reads the file natively and is
+   * several times faster than insertLines. Used with `spoolDir`.
+   */
+  insertFile?(filePath: string, dedupToken: string): Promise<void>;
+  /** Where batches are written for insertFile. */
+  spoolDir?: string;
+}
+
+export interface ImportFileReport {
+  name: string;
+  format: string;
+  /** Already imported before: skipped. */
+  duplicateOf: string | null;
+  stats: ReadStats;
+  stored: number;
+  unparsed: number;
+}
+
+/** Size + first and last 64 KiB: cheap on a 1 GB capture, and different captures do not collide in practice. */
+export async function fingerprint(file: string): Promise<string> {
+  const fd = await fs.promises.open(file, 'r');
+  try {
+    const { size } = await fd.stat();
+    const h = createHash('sha256').update(`${size}:`);
+    const n = Math.min(size, 65_536);
+    const head = Buffer.alloc(n);
+    await fd.read(head, 0, n, 0);
+    h.update(head);
+    if (size > n) {
+      const tail = Buffer.alloc(n);
+      await fd.read(tail, 0, n, size - n);
+      h.update(tail);
+    }
+    return h.digest('hex').slice(0, 32);
+  } finally {
+    await fd.close();
+  }
+}
+
+/**
+ * The id of line `ordinal` of a file: a UUID (RFC 9562 version 8 layout) whose first bytes come from
+ * the file's fingerprint and whose last six bytes are the line number — stable across re-imports,
+ * unique per line, and no hashing per row.
+ */
+export function stableIdFactory(fileHash: string): (ordinal: number) => string {
+  const h = createHash('sha1').update(fileHash).digest();
+  h[6] = ((h[6] as number) & 0x0f) | 0x80;
+  h[8] = ((h[8] as number) & 0x3f) | 0x80;
+  const x = h.subarray(0, 10).toString('hex');
+  const prefix = `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-`;
+  return (ordinal) => prefix + ordinal.toString(16).padStart(12, '0');
+}
+
+/** The handset's rotated files (syslog.txt.1 … .5) in the order they were written: by their first time. */
+async function orderFiles(files: ImportFile[], tz: string): Promise<ImportFile[]> {
+  const firstTime = async (f: ImportFile): Promise<number> => {
+    try {
+      const fd = await fs.promises.open(f.path, 'r');
+      const buf = Buffer.alloc(16_384);
+      const { bytesRead } = await fd.read(buf, 0, buf.length, 0);
+      await fd.close();
+      if (bytesRead >= 2 && buf[0] === 0x1f && buf[1] === 0x8b) return Infinity;
+      const mtime = (await fs.promises.stat(f.path)).mtimeMs;
+      for (const line of buf.subarray(0, bytesRead).toString('utf8').split('\n').slice(0, 50)) {
+        const r = parseLine(line, { receivedAtMs: mtime, tz });
+        const t = r.device_time ?? r.syslog_time;
+        if (t !== null) return Date.parse(t);
+      }
+    } catch {
+      // unreadable here: readCapture reports it
+    }
+    return Infinity;
+  };
+  const rotated = files.every((f) => /syslog\.txt(\.\d+)?$/i.test(f.name ?? f.path));
+  if (!rotated || files.length < 2) return files;
+  const keyed = await Promise.all(files.map(async (f) => ({ f, t: await firstTime(f) })));
+  // Unknown times keep rotation order: the highest number is the oldest file.
+  const num = (f: ImportFile) => Number(/\.(\d+)$/.exec(f.name ?? f.path)?.[1] ?? 0);
+  keyed.sort((a, b) => (a.t !== b.t ? (a.t < b.t ? -1 : 1) : num(b.f) - num(a.f)));
+  return keyed.map((k) => k.f);
+}
+
+export async function importFiles(opts: ImportOptions, deps: ImportDeps): Promise<{ session: SessionSummary; files: ImportFileReport[] }> {
+  const nowIso = toIso(opts.nowMs) as string;
+  const existing = opts.sessionId !== undefined ? await findSession(deps.client, opts.sessionId) : await findSession(deps.client, opts.session);
+  const session: SessionSummary = existing ?? newSession(opts.sessionId ?? randomUUID(), opts.session, nowIso);
+  session.state = 'importing';
+  session.error = null;
+  const sizes = await Promise.all(opts.files.map((f) => fs.promises.stat(f.path).then((s) => s.size, () => 0)));
+  const bytesBefore = session.bytes_done;
+  session.bytes_total = bytesBefore + sizes.reduce((a, b) => a + b, 0);
+  let lastSave = 0;
+  const save = async (force: boolean) => {
+    const t = Date.now();
+    if (!force && t - lastSave < PROGRESS_SAVE_MS) return;
+    lastSave = t;
+    session.updated_at = toIso(Math.max(t, Date.parse(session.updated_at) + 1)) as string;
+    await saveSession(deps.client, session);
+  };
+  await save(true);
+
+  const reports: ImportFileReport[] = [];
+  const ordered = await orderFiles(opts.files, opts.tz);
+  let bytesDoneFiles = bytesBefore;
+  try {
+    for (const f of ordered) {
+      const name = f.name ?? path.basename(f.path);
+      const report = await importOne(f, name, session, opts, deps, nowIso, () => bytesDoneFiles, save);
+      reports.push(report);
+      bytesDoneFiles += sizes[opts.files.indexOf(f)] ?? 0;
+      session.bytes_done = bytesDoneFiles;
+      opts.onProgress?.(session, report);
+    }
+    session.state = 'done';
+  } catch (e: unknown) {
+    session.state = 'failed';
+    session.error = e instanceof Error ? e.message : String(e);
+    await save(true);
+    throw e;
+  }
+  await save(true);
+  return { session, files: reports };
+}
+
+async function importOne(
+  f: ImportFile,
+  name: string,
+  session: SessionSummary,
+  opts: ImportOptions,
+  deps: ImportDeps,
+  importedAtIso: string,
+  bytesBefore: () => number,
+  save: (force: boolean) => Promise<void>,
+): Promise<ImportFileReport> {
+  const stats = newReadStats();
+  const report: ImportFileReport = { name, format: '', duplicateOf: null, stats, stored: 0, unparsed: 0 };
+  const hash = await fingerprint(f.path).catch(() => null);
+  if (hash === null) throw new Error(`cannot read ${name}`);
+  const done = (s: SessionSummary) => s.files.find((x) => x.hash === hash && x.format !== '');
+  const before = done(session) !== undefined ? session : (await sessionsWithFile(deps.client, hash))[0];
+  if (before !== undefined) {
+    report.duplicateOf = before.name;
+    report.format = done(before)?.format ?? '';
+    session.duplicates++;
+    return report;
+  }
+  const anchorMs = opts.anchorMs ?? (await fs.promises.stat(f.path)).mtimeMs;
+  // An import of this file that was cut short left its entry without a format: continue it.
+  let entry: SessionFile | undefined = session.files.find((x) => x.hash === hash);
+  if (entry === undefined) {
+    entry = { name, hash, format: '' };
+    session.files.push(entry);
+  }
+  // Encoded rows go straight into a byte buffer (as in the write-ahead log): keeping 10,000 row
+  // strings and joining them cost more than parsing, in flattening and garbage collection.
+  let buf = Buffer.allocUnsafe(16 * 1024 * 1024);
+  let used = 0;
+  let rows = 0;
+  let batch = 0;
+  let ordinal = 0;
+  const idOf = stableIdFactory(hash);
+  const append = (line: string) => {
+    const need = Buffer.byteLength(line) + 1;
+    if (used + need > buf.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(buf.length * 2, used + need));
+      buf.copy(bigger, 0, 0, used);
+      buf = bigger;
+    }
+    used += buf.write(line, used);
+    buf[used++] = 0x0a;
+    rows++;
+  };
+  // One insert runs while the next batch is parsed: the engine inserts on its own threads.
+  let inFlight: Promise<void> | null = null;
+  let inFlightError: unknown = null;
+  const settle = async () => {
+    if (inFlight !== null) await inFlight;
+    inFlight = null;
+    if (inFlightError !== null) throw inFlightError;
+  };
+  const flush = async () => {
+    if (rows === 0) return;
+    await settle();
+    const token = `import:${hash}:${batch++}`;
+    const bytes = buf.subarray(0, used);
+    const n = rows;
+    let insert: Promise<void>;
+    if (deps.insertFile !== undefined && deps.spoolDir !== undefined) {
+      const spool = path.join(deps.spoolDir, `import-${process.pid}-${hash}-${batch}.jsonl`);
+      await fs.promises.mkdir(deps.spoolDir, { recursive: true });
+      await fs.promises.writeFile(spool, bytes);
+      const insertFile = deps.insertFile;
+      insert = insertFile(spool, token).finally(() => fs.promises.rm(spool, { force: true }));
+    } else insert = deps.insertLines(bytes.toString('utf8').split('\n').slice(0, -1), token);
+    inFlight = insert.then(
+      () => {
+        report.stored += n;
+        session.stored += n;
+      },
+      (e: unknown) => {
+        inFlightError = e;
+      },
+    );
+    rows = 0;
+    used = 0;
+  };
+  for await (const messages of readCapture(f.path, stats, opts.maxFrameBytes === undefined ? {} : { maxFrameBytes: opts.maxFrameBytes })) {
+    for (const m of messages) {
+      ordinal++;
+      session.lines_read++;
+      const at = m.tsMs ?? anchorMs;
+      const atIso = toIso(Math.round(at)) ?? importedAtIso;
+      const rec = parseLine(m.raw, { receivedAtMs: at, tz: opts.tz });
+      if (m.truncated) {
+        const note = 'message cut at the maximum frame size';
+        rec.parse_error = rec.parse_error === undefined ? note : `${note}; ${rec.parse_error}`;
+      }
+      const row = rec as StoredRecord;
+      row.id = idOf(ordinal);
+      row.time = eventTime(rec, atIso);
+      row.received_at = importedAtIso;
+      row.source_ip = m.sourceIp;
+      row.transport = 'import';
+      row.session = session.name;
+      row.raw = m.raw;
+      const enc = encodeLogRowLenient(row);
+      if (enc.line === null) {
+        countReason(session, `not storable: ${enc.error}`);
+        continue;
+      }
+      if (rec.format === 'raw') {
+        report.unparsed++;
+        session.unparsed++;
+        countReason(session, rec.parse_error ?? 'unrecognised');
+      }
+      if (session.from === null || row.time < session.from) session.from = row.time;
+      if (session.to === null || row.time > session.to) session.to = row.time;
+      append(enc.line);
+      if (rows >= BATCH_ROWS) {
+        await flush();
+        session.bytes_done = bytesBefore() + stats.bytesRead;
+        opts.onProgress?.(session, report);
+        await save(false);
+      }
+    }
+  }
+  await flush();
+  await settle();
+  entry.format = (stats.kind ?? 'text') + (stats.gzip ? '+gzip' : '');
+  report.format = entry.format;
+  if (stats.error !== null) countReason(session, `${name}: ${stats.error}`);
+  return report;
+}
+
+function countReason(s: SessionSummary, reason: string): void {
+  const key = reason.length > 80 ? `${reason.slice(0, 77)}...` : reason;
+  if (key in s.unparsed_reasons || Object.keys(s.unparsed_reasons).length < MAX_REASONS) {
+    s.unparsed_reasons[key] = (s.unparsed_reasons[key] ?? 0) + 1;
+  } else s.unparsed_reasons['other'] = (s.unparsed_reasons['other'] ?? 0) + 1;
+}

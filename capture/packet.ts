@@ -1,0 +1,172 @@
+// Link, network and transport headers of a captured packet: Ethernet (with 802.1Q/802.1ad tags),
+// Linux cooked capture v1 and v2, raw IP and BSD loopback; IPv4 (fragments are reported, not
+// reassembled) and IPv6 (hop-by-hop, routing, destination-options and fragment headers walked);
+// UDP and TCP. Returns a result, never throws on untrusted bytes.
+
+export const LINKTYPE = { NULL: 0, ETHERNET: 1, RAW: 101, LOOP: 108, LINUX_SLL: 113, IPV4: 228, IPV6: 229, LINUX_SLL2: 276 } as const;
+
+export interface UdpPacket {
+  proto: 'udp';
+  src: string;
+  dst: string;
+  sport: number;
+  dport: number;
+  payload: Buffer;
+}
+
+export interface TcpSegment {
+  proto: 'tcp';
+  src: string;
+  dst: string;
+  sport: number;
+  dport: number;
+  seq: number;
+  syn: boolean;
+  fin: boolean;
+  rst: boolean;
+  payload: Buffer;
+}
+
+export type DecodedPacket = UdpPacket | TcpSegment | { proto: 'skip'; reason: SkipReason };
+
+/** Why a packet holds nothing to import; counted per reason in the import summary. */
+export type SkipReason = 'link_type' | 'not_ip' | 'ip_fragment' | 'not_udp_tcp' | 'truncated';
+
+const skip = (reason: SkipReason): DecodedPacket => ({ proto: 'skip', reason });
+
+function ipv4(b: Buffer, at: number): string {
+  return `${b[at]}.${b[at + 1]}.${b[at + 2]}.${b[at + 3]}`;
+}
+
+function ipv6(b: Buffer, at: number): string {
+  const groups: string[] = [];
+  for (let i = 0; i < 8; i++) groups.push(b.readUInt16BE(at + i * 2).toString(16));
+  // Compress the longest run of zero groups (RFC 5952).
+  let best = -1;
+  let bestLen = 0;
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== '0') {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === '0') j++;
+    if (j - i > bestLen && j - i > 1) {
+      best = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  if (best < 0) return groups.join(':');
+  return `${groups.slice(0, best).join(':')}::${groups.slice(best + bestLen).join(':')}`;
+}
+
+/** The EtherType / family and the offset of the network header for a link type. */
+function linkLayer(linkType: number, b: Buffer): { etherType: number; at: number } | DecodedPacket {
+  switch (linkType) {
+    case LINKTYPE.ETHERNET: {
+      if (b.length < 14) return skip('truncated');
+      let at = 12;
+      let etherType = b.readUInt16BE(at);
+      // 802.1Q / 802.1ad VLAN tags, possibly stacked.
+      while ((etherType === 0x8100 || etherType === 0x88a8) && at + 6 <= b.length) {
+        at += 4;
+        etherType = b.readUInt16BE(at);
+      }
+      return { etherType, at: at + 2 };
+    }
+    case LINKTYPE.LINUX_SLL:
+      if (b.length < 16) return skip('truncated');
+      return { etherType: b.readUInt16BE(14), at: 16 };
+    case LINKTYPE.LINUX_SLL2:
+      if (b.length < 20) return skip('truncated');
+      return { etherType: b.readUInt16BE(0), at: 20 };
+    case LINKTYPE.RAW:
+    case LINKTYPE.IPV4:
+    case LINKTYPE.IPV6: {
+      if (b.length < 1) return skip('truncated');
+      const v = (b[0] as number) >> 4;
+      return { etherType: v === 6 ? 0x86dd : v === 4 ? 0x0800 : 0, at: 0 };
+    }
+    case LINKTYPE.NULL:
+    case LINKTYPE.LOOP: {
+      if (b.length < 4) return skip('truncated');
+      // The family is in the capturing host's byte order; 2 is IPv4, 24/28/30 are IPv6 on the BSDs.
+      const le = b.readUInt32LE(0);
+      const fam = le < 0x10000 ? le : b.readUInt32BE(0);
+      return { etherType: fam === 2 ? 0x0800 : fam === 24 || fam === 28 || fam === 30 ? 0x86dd : 0, at: 4 };
+    }
+    default:
+      return skip('link_type');
+  }
+}
+
+export function decodePacket(linkType: number, b: Buffer): DecodedPacket {
+  const link = linkLayer(linkType, b);
+  if ('proto' in link) return link;
+  let { at } = link;
+  let proto: number;
+  let src: string;
+  let dst: string;
+  let end: number;
+  if (link.etherType === 0x0800) {
+    if (b.length < at + 20) return skip('truncated');
+    const ihl = ((b[at] as number) & 0x0f) * 4;
+    const total = b.readUInt16BE(at + 2);
+    const frag = b.readUInt16BE(at + 6);
+    if ((frag & 0x2000) !== 0 || (frag & 0x1fff) !== 0) return skip('ip_fragment');
+    proto = b[at + 9] as number;
+    src = ipv4(b, at + 12);
+    dst = ipv4(b, at + 16);
+    // TSO captures write total length 0; fall back to the captured size.
+    end = total === 0 ? b.length : Math.min(b.length, at + total);
+    at += ihl;
+  } else if (link.etherType === 0x86dd) {
+    if (b.length < at + 40) return skip('truncated');
+    const payloadLen = b.readUInt16BE(at + 4);
+    proto = b[at + 6] as number;
+    src = ipv6(b, at + 8);
+    dst = ipv6(b, at + 24);
+    end = payloadLen === 0 ? b.length : Math.min(b.length, at + 40 + payloadLen);
+    at += 40;
+    for (let hops = 0; hops < 8; hops++) {
+      if (proto === 0 || proto === 43 || proto === 60) {
+        if (b.length < at + 2) return skip('truncated');
+        proto = b[at] as number;
+        at += ((b[at + 1] as number) + 1) * 8;
+      } else if (proto === 44) {
+        if (b.length < at + 8) return skip('truncated');
+        const off = b.readUInt16BE(at + 2);
+        if ((off & 0xfff8) !== 0 || (off & 1) !== 0) return skip('ip_fragment');
+        proto = b[at] as number;
+        at += 8;
+      } else break;
+    }
+  } else return skip('not_ip');
+
+  if (proto === 17) {
+    if (end < at + 8) return skip('truncated');
+    const len = b.readUInt16BE(at + 4);
+    const stop = len >= 8 ? Math.min(end, at + len) : end;
+    return { proto: 'udp', src, dst, sport: b.readUInt16BE(at), dport: b.readUInt16BE(at + 2), payload: b.subarray(at + 8, stop) };
+  }
+  if (proto === 6) {
+    if (end < at + 20) return skip('truncated');
+    const off = ((b[at + 12] as number) >> 4) * 4;
+    const flags = b[at + 13] as number;
+    if (end < at + off) return skip('truncated');
+    return {
+      proto: 'tcp',
+      src,
+      dst,
+      sport: b.readUInt16BE(at),
+      dport: b.readUInt16BE(at + 2),
+      seq: b.readUInt32BE(at + 4),
+      fin: (flags & 0x01) !== 0,
+      syn: (flags & 0x02) !== 0,
+      rst: (flags & 0x04) !== 0,
+      payload: b.subarray(at + off, end),
+    };
+  }
+  return skip('not_udp_tcp');
+}

@@ -1,0 +1,174 @@
+// Replay: re-send captured messages to a syslog server with their original timing divided by a speed
+// factor. The schedule is absolute (message i is due at start + (t_i − t_0) / speed), so timer lateness
+// never accumulates; the last couple of milliseconds before a due time are waited out with
+// setImmediate rather than setTimeout, whose granularity is about a millisecond (and which wakes late
+// on a busy machine: the process stays runnable through the last few milliseconds instead).
+
+import dgram from 'node:dgram';
+import fs from 'node:fs';
+import net from 'node:net';
+import tls from 'node:tls';
+import { performance } from 'node:perf_hooks';
+import { HandlogError, errorMessage } from '../core/errors.js';
+
+export interface ReplayMessage {
+  raw: string;
+  /** Original time (epoch ms): packet time for captures, event time for log lines and sessions. */
+  tMs: number;
+}
+
+export interface ReplayTarget {
+  protocol: 'udp' | 'tcp' | 'tls';
+  host: string;
+  port: number;
+}
+
+export interface ReplayOptions {
+  target: ReplayTarget;
+  /** Original inter-arrival times are divided by this; 0 sends as fast as possible. */
+  speed: number;
+  /** TCP/TLS framing: RFC 6587 octet counting (default) or LF-terminated. */
+  framing?: 'octet-counting' | 'lf';
+  ca?: string;
+  insecure?: boolean;
+  onProgress?: (sent: number, total: number, elapsedMs: number) => void;
+}
+
+export interface ReplayResult {
+  sent: number;
+  failed: number;
+  elapsedMs: number;
+  /** The last send error (UDP keeps going after one), or null. */
+  lastError: string | null;
+}
+
+export function parseTarget(url: string): ReplayTarget {
+  const m = /^(udp|tcp|tls):\/\/(\[[0-9a-fA-F:.]+\]|[^:/\s]+):(\d{1,5})\/?$/.exec(url.trim());
+  const port = Number(m?.[3]);
+  if (m === null || port < 1 || port > 65_535) {
+    throw new HandlogError('BAD_ARGUMENT', `--to: "${url}" is not udp://HOST:PORT, tcp://HOST:PORT or tls://HOST:PORT`);
+  }
+  return { protocol: m[1] as ReplayTarget['protocol'], host: (m[2] as string).replace(/^\[|\]$/g, ''), port };
+}
+
+interface Sender {
+  send(frame: Buffer): Promise<void> | void;
+  close(): Promise<void>;
+}
+
+async function openSender(opts: ReplayOptions): Promise<Sender> {
+  const { target } = opts;
+  if (target.protocol === 'udp') {
+    const sock = dgram.createSocket(net.isIPv6(target.host) ? 'udp6' : 'udp4');
+    await new Promise<void>((resolve, reject) => {
+      sock.once('error', reject);
+      sock.connect(target.port, target.host, () => {
+        sock.off('error', reject);
+        resolve();
+      });
+    });
+    let error: Error | null = null;
+    sock.on('error', (e) => {
+      error = e;
+    });
+    return {
+      send: (frame) =>
+        new Promise<void>((resolve, reject) => {
+          if (error !== null) return reject(error);
+          sock.send(frame, (e) => (e ? reject(e) : resolve()));
+        }),
+      close: () => new Promise<void>((resolve) => sock.close(() => resolve())),
+    };
+  }
+  const socket = await new Promise<net.Socket>((resolve, reject) => {
+    const onError = (e: Error) => reject(new HandlogError('BAD_ARGUMENT', `cannot connect to ${target.protocol}://${target.host}:${target.port}: ${e.message}`));
+    if (target.protocol === 'tcp') {
+      const s = net.connect({ host: target.host, port: target.port }, () => {
+        s.off('error', onError);
+        resolve(s);
+      });
+      s.once('error', onError);
+    } else {
+      const s = tls.connect(
+        {
+          host: target.host,
+          port: target.port,
+          servername: net.isIP(target.host) === 0 ? target.host : undefined,
+          ...(opts.ca === undefined ? {} : { ca: fs.readFileSync(opts.ca) }),
+          rejectUnauthorized: opts.insecure !== true,
+          minVersion: 'TLSv1.2',
+        },
+        () => {
+          s.off('error', onError);
+          resolve(s);
+        },
+      );
+      s.once('error', onError);
+    }
+  });
+  socket.setNoDelay(true);
+  let error: Error | null = null;
+  socket.on('error', (e) => {
+    error = e;
+  });
+  return {
+    async send(frame) {
+      if (error !== null) throw error;
+      if (!socket.write(frame)) await new Promise((r) => socket.once('drain', r));
+    },
+    close: () => new Promise<void>((resolve) => socket.end(() => resolve())),
+  };
+}
+
+function frameOf(raw: string, opts: ReplayOptions): Buffer {
+  const body = Buffer.from(raw, 'utf8');
+  if (opts.target.protocol === 'udp') return body;
+  if (opts.framing === 'lf') return Buffer.concat([body, Buffer.from('\n')]);
+  return Buffer.concat([Buffer.from(`${body.length} `), body]);
+}
+
+const immediate = () => new Promise<void>((r) => setImmediate(r));
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Waits until performance.now() reaches `due`. */
+async function waitUntil(due: number): Promise<void> {
+  for (;;) {
+    const left = due - performance.now();
+    if (left <= 0) return;
+    if (left > 8) await sleep(left - 6);
+    else await immediate();
+  }
+}
+
+export async function replay(messages: readonly ReplayMessage[], opts: ReplayOptions): Promise<ReplayResult> {
+  if (!(opts.speed >= 0) || !Number.isFinite(opts.speed)) throw new HandlogError('BAD_ARGUMENT', `--speed: ${opts.speed} is not a number ≥ 0`);
+  const sender = await openSender(opts);
+  const total = messages.length;
+  const t0 = messages[0]?.tMs ?? 0;
+  // The schedule starts when the first message has gone out: a slow first send (socket set-up,
+  // a cold code path) must not squeeze the gap to the second one.
+  let start = performance.now();
+  let sent = 0;
+  let failed = 0;
+  let lastError: string | null = null;
+  try {
+    for (let i = 0; i < total; i++) {
+      const m = messages[i] as ReplayMessage;
+      if (opts.speed > 0) await waitUntil(start + Math.max(0, m.tMs - t0) / opts.speed);
+      else if (i % 1000 === 999) await immediate();
+      try {
+        await sender.send(frameOf(m.raw, opts));
+        if (i === 0) start = performance.now();
+        sent++;
+      } catch (e: unknown) {
+        failed++;
+        lastError = errorMessage(e);
+        if (opts.target.protocol !== 'udp') throw new HandlogError('BAD_ARGUMENT', `connection to the target lost after ${sent} messages: ${lastError}`);
+      }
+      opts.onProgress?.(sent, total, performance.now() - start);
+    }
+  } finally {
+    await sender.close().catch(() => undefined);
+  }
+  return { sent, failed, elapsedMs: performance.now() - start, lastError };
+}

@@ -1,0 +1,216 @@
+// `handlog replay FILE…|--session NAME --to udp|tcp|tls://HOST:PORT [--speed N] …`: re-send captured
+// messages, as the handset sent them (the original frames), with their original timing ÷ speed.
+
+import fs from 'node:fs';
+import { readCapture, newReadStats } from '../capture/reader.js';
+import { parseTarget, replay, type ReplayMessage } from '../capture/replay.js';
+import { HandlogError, errorMessage } from '../core/errors.js';
+import { createLogger } from '../core/logger.js';
+import { parseLine } from '../parsers/detect.js';
+import { parseMac } from '../parsers/mac.js';
+import { openStore } from '../store/client.js';
+import { parseCommandArgs, UsageError } from './args.js';
+import { bar, createProgress } from './progress.js';
+import { lockDataDir, SERVICE_URL_FILE } from './serve.js';
+import path from 'node:path';
+
+export const REPLAY_HELP = `Usage: handlog replay FILE… --to udp|tcp|tls://HOST:PORT [options]
+       handlog replay --session NAME --to udp|tcp|tls://HOST:PORT [options]
+
+Re-send captured syslog messages to a syslog server (handlog or any other) with their original
+inter-arrival timing divided by --speed, as the handsets sent them (the original frames). FILE is
+any capture handlog import reads (pcap/pcapng use packet times; log files use each line's time).
+
+Options:
+  --to URL              target: udp://HOST:PORT, tcp://HOST:PORT or tls://HOST:PORT (required)
+  --speed N             timing divisor: 1 = real time (default), 10 = ten times faster,
+                        0 = as fast as possible
+  --from T, --to-time T only messages from T (inclusive) to T (exclusive), ISO-8601
+  --mac M               only this handset (any MAC notation; comma list)
+  --session NAME        replay an imported session from the store instead of files
+  --data DIR            data directory for --session (default ./data, env HANDLOG_DATA)
+  --clickhouse-url URL  read --session from a ClickHouse server (env CLICKHOUSE_URL)
+  --token TOKEN         API token when --session is read through the running service
+  --framing MODE        TCP/TLS framing: octet-counting (default) or lf
+  --ca FILE             CA bundle to verify a TLS target
+  --insecure            do not verify the TLS target's certificate
+  --tz ZONE             zone of zone-less timestamps in log files (default UTC)
+  -h, --help            show this help
+`;
+
+interface Filter {
+  fromMs: number | null;
+  toMs: number | null;
+  macs: Set<string> | null;
+}
+
+function keep(f: Filter, tMs: number, mac: string | null): boolean {
+  if (f.fromMs !== null && tMs < f.fromMs) return false;
+  if (f.toMs !== null && tMs >= f.toMs) return false;
+  if (f.macs !== null && (mac === null || !f.macs.has(mac))) return false;
+  return true;
+}
+
+async function fromFiles(files: string[], f: Filter, tz: string): Promise<ReplayMessage[]> {
+  const out: ReplayMessage[] = [];
+  for (const file of files) {
+    const anchor = fs.statSync(file).mtimeMs;
+    let last = anchor;
+    for await (const batch of readCapture(file, newReadStats())) {
+      for (const m of batch) {
+        const needParse = m.tsMs === null || f.macs !== null;
+        const rec = needParse ? parseLine(m.raw, { receivedAtMs: m.tsMs ?? anchor, tz }) : null;
+        const body = rec === null ? null : (rec.device_time ?? rec.syslog_time);
+        // A line without a time of its own goes right after the one before it.
+        const t = m.tsMs ?? (body === null ? last : Date.parse(body));
+        last = t;
+        if (keep(f, t, rec?.mac ?? null)) out.push({ raw: m.raw, tMs: t });
+      }
+    }
+  }
+  return out;
+}
+
+interface SessionRow {
+  time: string;
+  raw: string;
+  mac: string | null;
+}
+
+async function fromSession(name: string, f: Filter, values: Record<string, unknown>, env: NodeJS.ProcessEnv): Promise<ReplayMessage[]> {
+  const str = (k: string) => (typeof values[k] === 'string' ? (values[k] as string) : undefined);
+  const dataDir = str('data') ?? env['HANDLOG_DATA'] ?? './data';
+  const clickhouseUrl = str('clickhouse-url') ?? env['HANDLOG_CLICKHOUSE_URL'] ?? env['CLICKHOUSE_URL'];
+  let rows: SessionRow[];
+  let server: string | null = null;
+  if (clickhouseUrl === undefined) {
+    try {
+      server = fs.readFileSync(path.join(dataDir, SERVICE_URL_FILE), 'utf8').trim();
+    } catch {
+      server = null;
+    }
+  }
+  if (server !== null) {
+    const token = str('token') ?? env['HANDLOG_API_TOKEN_VIEWER'] ?? env['HANDLOG_API_TOKEN_ADMIN'] ?? env['HANDLOG_API_TOKEN'];
+    const res = await fetch(`${server}/api/logs/export?format=ndjson&session=${encodeURIComponent(name)}`, {
+      headers: token === undefined ? {} : { Authorization: `Bearer ${token}` },
+    }).catch((e: unknown) => {
+      throw new HandlogError('STORE_UNAVAILABLE', `cannot reach the handlog service at ${server}: ${errorMessage(e)}`);
+    });
+    if (!res.ok) throw new HandlogError('BAD_ARGUMENT', `the service answered ${res.status} to the export of session "${name}"`);
+    rows = (await res.text())
+      .split('\n')
+      .filter((l) => l !== '')
+      .map((l) => JSON.parse(l) as SessionRow);
+  } else {
+    const logger = createLogger({ level: 'warn' });
+    const unlock = clickhouseUrl === undefined ? lockDataDir(dataDir, logger) : () => undefined;
+    try {
+      const store = await openStore({ dataDir, ...(clickhouseUrl === undefined ? {} : { clickhouseUrl }), retentionDays: 30, logger, env });
+      try {
+        const rs = await store.client.query({
+          query: `SELECT formatDateTime(time, '%Y-%m-%dT%H:%i:%S.%fZ') AS time, raw, nullIf(CAST(mac AS String), '') AS mac
+                  FROM logs WHERE session = {s:String} ORDER BY time, id`,
+          query_params: { s: name },
+          format: 'JSONEachRow',
+        });
+        rows = await rs.json<SessionRow>();
+      } finally {
+        await store.close();
+      }
+    } finally {
+      unlock();
+    }
+  }
+  if (rows.length === 0) throw new HandlogError('BAD_ARGUMENT', `session "${name}" has no rows (see handlog import, or GET /api/sessions)`);
+  const msgs = rows.map((r) => ({ raw: r.raw, tMs: Date.parse(r.time), mac: r.mac }));
+  // Oldest first; a stable sort keeps the stored order of rows with the same time.
+  msgs.sort((a, b) => a.tMs - b.tMs);
+  return msgs.filter((m) => keep(f, m.tMs, m.mac)).map(({ raw, tMs }) => ({ raw, tMs }));
+}
+
+export async function runReplay(argv: string[]): Promise<number> {
+  const { values, positionals } = parseCommandArgs(argv, {
+    to: { type: 'string' },
+    speed: { type: 'string' },
+    from: { type: 'string' },
+    'to-time': { type: 'string' },
+    mac: { type: 'string' },
+    session: { type: 'string' },
+    data: { type: 'string' },
+    'clickhouse-url': { type: 'string' },
+    token: { type: 'string' },
+    framing: { type: 'string' },
+    ca: { type: 'string' },
+    insecure: { type: 'boolean' },
+    tz: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (values['help'] === true) {
+    process.stdout.write(REPLAY_HELP);
+    return 0;
+  }
+  const str = (k: string) => (typeof values[k] === 'string' ? (values[k] as string) : undefined);
+  const problems: string[] = [];
+  const to = str('to');
+  let target: ReturnType<typeof parseTarget> | null = null;
+  if (to === undefined) problems.push('--to udp|tcp|tls://HOST:PORT is required');
+  else {
+    try {
+      target = parseTarget(to);
+    } catch (e: unknown) {
+      problems.push(errorMessage(e));
+    }
+  }
+  const speedText = str('speed') ?? '1';
+  const speed = Number(speedText);
+  if (!/^\d+(\.\d+)?$/.test(speedText) || !Number.isFinite(speed)) problems.push(`--speed: "${speedText}" is not a number ≥ 0`);
+  const time = (k: string): number | null => {
+    const v = str(k);
+    if (v === undefined) return null;
+    const ms = Date.parse(v);
+    if (Number.isNaN(ms)) problems.push(`--${k}: "${v}" is not an ISO-8601 time`);
+    return ms;
+  };
+  const filter: Filter = { fromMs: time('from'), toMs: time('to-time'), macs: null };
+  const macText = str('mac');
+  if (macText !== undefined) {
+    filter.macs = new Set();
+    for (const m of macText.split(',')) {
+      const mac = parseMac(m.trim());
+      if (mac === null) problems.push(`--mac: "${m}" is not a MAC address`);
+      else filter.macs.add(mac);
+    }
+  }
+  const framing = str('framing') ?? 'octet-counting';
+  if (framing !== 'octet-counting' && framing !== 'lf') problems.push(`--framing: "${framing}" is not octet-counting or lf`);
+  const session = str('session');
+  if (session === undefined && positionals.length === 0) problems.push('give FILE… or --session NAME');
+  if (session !== undefined && positionals.length > 0) problems.push('give FILE… or --session NAME, not both');
+  for (const f of positionals) if (!fs.existsSync(f)) problems.push(`cannot read file "${f}"`);
+  const ca = str('ca');
+  if (ca !== undefined && !fs.existsSync(ca)) problems.push(`--ca: cannot read "${ca}"`);
+  if (problems.length > 0 || target === null) throw new UsageError(problems.join('\n'));
+
+  const tz = str('tz') ?? 'UTC';
+  const messages = session !== undefined ? await fromSession(session, filter, values, process.env) : await fromFiles(positionals, filter, tz);
+  if (messages.length === 0) throw new HandlogError('BAD_ARGUMENT', 'no messages to replay (check the files, --from/--to-time and --mac)');
+  const span = (messages[messages.length - 1] as ReplayMessage).tMs - (messages[0] as ReplayMessage).tMs;
+  process.stderr.write(
+    `replaying ${messages.length.toLocaleString('en')} messages spanning ${(span / 1000).toFixed(1)} s to ${to} at ${speed === 0 ? 'full speed' : `${speed}x (about ${(span / 1000 / speed).toFixed(1)} s)`}\n`,
+  );
+  const progress = createProgress();
+  const result = await replay(messages, {
+    target,
+    speed,
+    framing: framing === 'lf' ? 'lf' : 'octet-counting',
+    ...(ca === undefined ? {} : { ca }),
+    insecure: values['insecure'] === true,
+    onProgress: (sent, total, ms) => progress.update(`${bar(sent / total)} ${sent.toLocaleString('en')}/${total.toLocaleString('en')} sent, ${(ms / 1000).toFixed(1)} s`),
+  });
+  progress.done();
+  process.stdout.write(
+    `sent ${result.sent.toLocaleString('en')} of ${messages.length.toLocaleString('en')} messages in ${(result.elapsedMs / 1000).toFixed(2)} s${result.failed > 0 ? `; ${result.failed} failed (last: ${result.lastError})` : ''}\n`,
+  );
+  return result.failed > 0 ? 1 : 0;
+}

@@ -1,0 +1,316 @@
+// Capture import and replay end to end: the handlog CLI (built dist/, as a user runs it) importing the
+// handset's rotated syslog.txt.1..5 set, syslog-server files and packet captures written byte by byte,
+// both straight into a data directory and through a running service; re-imports adding nothing; the
+// sessions API; replay to a UDP socket keeping the original timing ÷ speed.
+
+import { execFile, spawn } from 'node:child_process';
+import dgram from 'node:dgram';
+import fs from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LINK_TYPES, pcapFile, pcapngFile, tcpFrame, udpFrame, type Endpoint } from '../../capture/capture-writer.test-helper.js';
+import type { SessionDetail, SessionSummary } from '../../capture/sessions.js';
+import type { StoredRecord } from '../../core/record.js';
+import { api, startTestService, tempDir, until } from './helpers.js';
+
+const run = promisify(execFile);
+const ROOT = path.resolve(import.meta.dirname, '..', '..');
+const BIN = path.join(ROOT, 'bin', 'handlog.js');
+
+async function handlog(args: string[], env: Record<string, string> = {}): Promise<{ stdout: string; stderr: string }> {
+  return run(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, maxBuffer: 64 * 1024 * 1024, timeout: 120_000 });
+}
+
+const MON = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+const bsd = (ms: number) => {
+  const d = new Date(ms);
+  return `${MON[d.getUTCMonth()]} ${String(d.getUTCDate()).padStart(2, ' ')} ${d.toISOString().slice(11, 19)}`;
+};
+
+/** The handset's internal form (guide: "As stored internally in the handset"). */
+function internal(ms: number, mac: string, tag: string, sev: number, missed: number, text: string): string {
+  return `<${128 + sev}>${bsd(ms)} ${mac} ${tag}: ${ms}|${tag}|${sev}|${String(missed).padStart(2, '0')}| <${text}>`;
+}
+
+/** The network form a syslog server receives. */
+function network(ms: number, mac: string, tag: string, sev: number, text: string): string {
+  return `<${128 + sev}>${bsd(ms)} 172.29.4.17 ${tag}[3367]: ${mac}| ${ms}| ${tag} |${sev}|00| ${text}`;
+}
+
+const DAY = Date.UTC(2026, 9, 20, 6, 0, 0); // 2026-10-20 06:00 UTC, before the files' mtime
+let svc: Awaited<ReturnType<typeof startTestService>>;
+const work = tempDir('handlog-capture-it-');
+
+beforeAll(async () => {
+  svc = await startTestService({ 'max-upload-mb': '1' });
+}, 60_000);
+
+afterAll(async () => {
+  await svc?.stop();
+  fs.rmSync(work, { recursive: true, force: true });
+});
+
+async function sessionRows(name: string): Promise<StoredRecord[]> {
+  const res = await fetch(`${svc.http}/api/logs/export?format=ndjson&session=${encodeURIComponent(name)}`);
+  expect(res.status).toBe(200);
+  return (await res.text())
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as StoredRecord);
+}
+
+async function upload(name: string, filename: string, bytes: Buffer): Promise<SessionDetail> {
+  const res = await fetch(`${svc.http}/api/sessions?name=${encodeURIComponent(name)}&filename=${encodeURIComponent(filename)}`, {
+    method: 'POST',
+    body: bytes,
+    headers: { 'Content-Type': 'application/octet-stream' },
+  });
+  expect(res.status, await res.clone().text()).toBe(202);
+  const { session } = (await res.json()) as { session: SessionSummary };
+  return until(
+    async () => (await api<SessionDetail>(svc.http, `/api/sessions/${session.id}`)).body,
+    (s) => s.state !== 'importing',
+  );
+}
+
+describe('handset syslog.txt.1..5 straight into a data directory (no service running)', () => {
+  const mac = '00907a11baaa';
+  const dir = path.join(work, 'files');
+  const files: string[] = [];
+
+  beforeAll(() => {
+    fs.mkdirSync(dir, { recursive: true });
+    // Five rotated files of 200 lines each, written while Wi-Fi was down: each starts with the
+    // handset's gap record, the oldest one with an overwrite record; file 5 is the oldest.
+    for (let n = 1; n <= 5; n++) {
+      const start = DAY + (5 - n) * 3_600_000;
+      const lines = [internal(start, mac, 'SlnkSysLog', 6, 0, `Gap in logging: Wi-Fi lost at ${new Date(start).toISOString()}`)];
+      if (n === 5) lines.push(internal(start + 1, mac, 'SlnkSysLog', 6, 0, 'Overwrote 1520 older records'));
+      for (let i = lines.length; i < 200; i++) {
+        const sev = i % 50 === 0 ? 3 : 6;
+        lines.push(internal(start + i * 1000, mac, i % 2 ? 'SipService' : 'SlnkHTTPServerUtils', sev, i === 100 ? 7 : 0, `event ${n}.${i}`));
+      }
+      const p = path.join(dir, `syslog.txt.${n}`);
+      fs.writeFileSync(p, lines.join('\n') + '\n');
+      files.push(p);
+    }
+  });
+
+  it('imports the set as one session with the right counts, time range and handset', async () => {
+    const data = path.join(work, 'data-direct');
+    const { stdout } = await handlog(['import', ...files, '--data', data, '--session', 'handset pull', '--json']);
+    const out = JSON.parse(stdout) as { session: SessionSummary; files: { name: string; stored: number; duplicateOf: string | null }[]; handsets: SessionDetail['handsets'] };
+    expect(out.session).toMatchObject({ name: 'handset pull', state: 'done', lines_read: 1000, stored: 1000, unparsed: 0, duplicates: 0 });
+    // Ordered by rotation: the oldest file (syslog.txt.5) first.
+    expect(out.files.map((f) => f.name)).toEqual(['syslog.txt.5', 'syslog.txt.4', 'syslog.txt.3', 'syslog.txt.2', 'syslog.txt.1']);
+    expect(out.session.from).toBe(new Date(DAY).toISOString());
+    expect(out.session.to).toBe(new Date(DAY + 4 * 3_600_000 + 199_000).toISOString());
+    expect(out.handsets).toEqual([{ mac, count: 1000, errors: 15 }]);
+
+    const again = JSON.parse((await handlog(['import', ...files, '--data', data, '--session', 'handset pull', '--json'])).stdout) as typeof out;
+    expect(again.files.every((f) => f.duplicateOf === 'handset pull')).toBe(true);
+    expect(again.session).toMatchObject({ stored: 1000, duplicates: 5 });
+    expect(again.handsets).toEqual([{ mac, count: 1000, errors: 15 }]);
+  }, 120_000);
+
+  it('prints a readable summary and refuses bad arguments with exit code 2', async () => {
+    const data = path.join(work, 'data-direct-2');
+    const { stdout } = await handlog(['import', files[0] as string, '--data', data]);
+    expect(stdout).toMatch(/session "syslog\.txt\.1" .*: done/);
+    expect(stdout).toMatch(/lines read 200, stored 200, unparsed 0/);
+    const bad = await handlog(['import', path.join(dir, 'missing.txt'), '--data', data]).catch((e: { code: number; stderr: string }) => e);
+    expect(bad).toMatchObject({ code: 2 });
+    expect((bad as { stderr: string }).stderr).toMatch(/cannot read file/);
+  }, 60_000);
+});
+
+describe('through the running service', () => {
+  it('imports Kiwi-style and rsyslog-style files with the CLI (data directory held by the service), once', async () => {
+    const mac = '00907a11bacb';
+    const t = DAY + 86_400_000;
+    const kiwi = [
+      `2026-10-21 06:00:01\tLocal0.Error\t172.29.101.149\t${network(t + 1000, mac, 'SlnkOTA', 3, 'download failed')}`,
+      `2026-10-21 06:00:02 Local0.Info 172.29.101.149 ${network(t + 2000, mac, 'SipService', 6, 'Registered')}`,
+      `2026-10-21 06:00:03 Local0.Warning 172.29.101.149 ${network(t + 3000, mac, 'SipService', 4, 'Re-registering')}`,
+    ];
+    const rsyslog = [
+      `2026-10-21T06:00:04.500000+00:00 172.29.101.149 SipService[3367]: ${mac}|${t + 4500}|SipService|6|00| Call placed`,
+      `Oct 21 06:00:05 172.29.101.149 SlnkHTTPServerUtils[3117]: ${mac}|${t + 5000}|SlnkHTTPServerUtils|7|00| Battery percentage: 0.87`,
+      'this line is not syslog at all',
+    ];
+    const kiwiPath = path.join(work, 'kiwi.log');
+    const rsysPath = path.join(work, 'messages');
+    fs.writeFileSync(kiwiPath, kiwi.join('\r\n') + '\r\n');
+    fs.writeFileSync(rsysPath, rsyslog.join('\n') + '\n');
+    const { stdout, stderr } = await handlog(['import', kiwiPath, rsysPath, '--data', svc.dir, '--session', 'server files']);
+    expect(stderr).toMatch(/sending to the running service/);
+    expect(stdout).toMatch(/lines read 6, stored 6, unparsed 1/);
+
+    const rows = await sessionRows('server files');
+    expect(rows).toHaveLength(6);
+    const byText = new Map(rows.map((r) => [r.message, r]));
+    expect(byText.get('download failed')).toMatchObject({ mac, tag: 'SlnkOTA', severity: 3, transport: 'import', session: 'server files', time: new Date(t + 1000).toISOString() });
+    expect(byText.get('Call placed')).toMatchObject({ mac, tag: 'SipService', severity: 6, time: new Date(t + 4500).toISOString() });
+    expect(byText.get('Battery percentage: 0.87')?.battery?.level_pct).toBe(87);
+    expect(rows.find((r) => r.format === 'raw')?.raw).toBe('this line is not syslog at all');
+
+    await handlog(['import', kiwiPath, rsysPath, '--data', svc.dir, '--session', 'server files']);
+    expect(await sessionRows('server files')).toHaveLength(6);
+    const s = (await api<SessionDetail>(svc.http, '/api/sessions/server%20files')).body;
+    expect(s).toMatchObject({ name: 'server files', state: 'done', stored: 6, unparsed: 1, duplicates: 2 });
+    expect(s.handsets).toEqual([{ mac, count: 5, errors: 1 }]);
+    expect(s.files.map((f) => f.name)).toEqual(['kiwi.log', 'messages']);
+  }, 120_000);
+
+  const handset: Endpoint = { ip: '172.29.4.17', port: 40001 };
+  const handset2: Endpoint = { ip: '172.29.4.18', port: 40002 };
+  const server: Endpoint = { ip: '10.0.0.5', port: 514 };
+  const t = DAY + 2 * 86_400_000;
+  const udpLines = [0, 1, 2].map((i) => network(t + i * 1000, '00907a11baaa', 'SipService', i === 1 ? 3 : 6, `udp ${i}`));
+  const tcpLines = [0, 1, 2, 3].map((i) => network(t + 5000 + i * 100, '00907a11baab', 'SlnkOTA', 6, `tcp ${i} ${'x'.repeat(i * 40)}`));
+  const stream = tcpLines.map((l) => `${Buffer.byteLength(l)} ${l}`).join('');
+  // The stream split at awkward places: inside the length prefix, inside a message.
+  const cuts = [0, 2, 50, 190, 191, stream.length];
+  const segments = (link: 'ethernet' | 'sll2') => [
+    tcpFrame(link, handset2, server, 999, { syn: true, ack: false }),
+    ...cuts.slice(0, -1).map((c, i) => tcpFrame(link, handset2, server, 1000 + c, {}, stream.slice(c, cuts[i + 1]))),
+    tcpFrame(link, handset2, server, 1000 + stream.length, { fin: true }),
+  ];
+
+  it('imports a pcap (Ethernet, UDP + a TCP stream split across segments) uploaded to POST /api/sessions, once', async () => {
+    const packets = [
+      ...udpLines.map((l, i) => ({ tsMs: t + i * 1000 + 3, frame: udpFrame('ethernet', handset, server, l) })),
+      ...segments('ethernet').map((frame, i) => ({ tsMs: t + 5000 + i, frame })),
+    ];
+    const cap = pcapFile(LINK_TYPES.ethernet, packets);
+    const s = await upload('capture one', 'syslog.pcap', cap);
+    expect(s).toMatchObject({ state: 'done', lines_read: 7, stored: 7, unparsed: 0 });
+    expect(s.files).toEqual([expect.objectContaining({ name: 'syslog.pcap', format: 'pcap' })]);
+    const rows = await sessionRows('capture one');
+    expect(rows.map((r) => r.message).sort()).toEqual([...udpLines, ...tcpLines].map((l) => l.slice(l.lastIndexOf('| ') + 2).trim()).sort());
+    expect(rows.find((r) => r.message === 'udp 1')).toMatchObject({ source_ip: '172.29.4.17', severity: 3, mac: '00907a11baaa', time: new Date(t + 1000).toISOString() });
+    expect(rows.filter((r) => r.source_ip === '172.29.4.18')).toHaveLength(4);
+    expect(new Set(rows.map((r) => r.raw))).toEqual(new Set([...udpLines, ...tcpLines]));
+
+    const again = await upload('capture one', 'syslog.pcap', cap);
+    expect(again).toMatchObject({ stored: 7, duplicates: 1 });
+    expect(await sessionRows('capture one')).toHaveLength(7);
+  }, 60_000);
+
+  it('imports a pcapng (Linux cooked v2, IPv6 UDP, nanosecond times, TCP stream) with the same rows', async () => {
+    const v6: Endpoint = { ip: '2001:db8::17', port: 40001 };
+    const v6srv: Endpoint = { ip: '2001:db8::5', port: 514 };
+    const packets = [
+      ...udpLines.map((l, i) => ({ tsMs: t + i * 1000, frame: udpFrame('sll2', v6, v6srv, l) })),
+      ...segments('sll2').map((frame, i) => ({ tsMs: t + 5000 + i, frame })),
+    ];
+    const s = await upload('capture two', 'syslog.pcapng', pcapngFile([{ linkType: LINK_TYPES.sll2, tsresol: 9 }], packets));
+    expect(s).toMatchObject({ state: 'done', lines_read: 7, stored: 7, unparsed: 0 });
+    expect(s.files[0]?.format).toBe('pcapng');
+    const rows = await sessionRows('capture two');
+    expect(rows.filter((r) => r.source_ip === '2001:db8::17').map((r) => r.message).sort()).toEqual(['udp 0', 'udp 1', 'udp 2']);
+    expect(rows.filter((r) => r.source_ip === '172.29.4.18')).toHaveLength(4);
+  }, 60_000);
+
+  it('refuses an upload over --max-upload-mb with 413, an empty one with 400, and deletes a session with its rows', async () => {
+    const big = await fetch(`${svc.http}/api/sessions?name=big`, { method: 'POST', body: Buffer.alloc(2 * 1024 * 1024, 0x41) });
+    expect(big.status).toBe(413);
+    expect(((await big.json()) as { error: { message: string } }).error.message).toMatch(/--max-upload-mb/);
+    const empty = await fetch(`${svc.http}/api/sessions?name=empty`, { method: 'POST', body: '' });
+    expect(empty.status).toBe(400);
+    const badName = await fetch(`${svc.http}/api/sessions?name=${encodeURIComponent('a/b')}`, { method: 'POST', body: 'x' });
+    expect(badName.status).toBe(400);
+
+    const list = (await api<{ sessions: SessionSummary[] }>(svc.http, '/api/sessions')).body.sessions;
+    expect(list.map((s) => s.name)).toEqual(expect.arrayContaining(['server files', 'capture one', 'capture two']));
+    const del = await fetch(`${svc.http}/api/sessions/capture%20two`, { method: 'DELETE' });
+    expect(del.status).toBe(200);
+    expect(await sessionRows('capture two')).toHaveLength(0);
+    expect((await api(svc.http, '/api/sessions/capture%20two')).status).toBe(404);
+  }, 60_000);
+});
+
+describe('replay', () => {
+  it('re-sends a 30-second capture at --speed 10 with inter-arrival times within 10 % of the originals ÷ 10', async () => {
+    // Gaps of 2–5 s, 30 s in all, as a handset's messages over half a minute.
+    const gaps = [2000, 4000, 3000, 5000, 2500, 3500, 2000, 4000, 4000];
+    expect(gaps.reduce((a, b) => a + b, 0)).toBe(30_000);
+    const t0 = DAY + 3 * 86_400_000;
+    const times = gaps.reduce<number[]>((acc, g) => [...acc, (acc[acc.length - 1] as number) + g], [t0]);
+    const lines = times.map((ms, i) => network(ms, '00907a11baac', 'SipService', i === 7 ? 3 : 6, `replayed ${i}`));
+    const file = path.join(work, 'replay.log');
+    fs.writeFileSync(file, lines.join('\n') + '\n');
+
+    // The receiver is its own process: its clock readings wait neither on this process's event loop
+    // nor on the embedded store's threads.
+    const receiver = spawn(
+      process.execPath,
+      [
+        '-e',
+        `const sock = require('node:dgram').createSocket('udp4');
+         const got = [];
+         sock.on('message', (m) => { got.push({ at: performance.timeOrigin + performance.now(), text: m.toString() });
+           if (got.length === ${lines.length}) { process.stdout.write(JSON.stringify(got) + '\\n'); sock.close(); } });
+         sock.bind(0, '127.0.0.1', () => process.stdout.write(sock.address().port + '\\n'));`,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    let out = '';
+    receiver.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    try {
+      const port = Number((await until(async () => out, (o) => o.includes('\n'), 10_000)).split('\n')[0]);
+      const { stdout } = await handlog(['replay', file, '--to', `udp://127.0.0.1:${port}`, '--speed', '10']);
+      expect(stdout).toMatch(/sent 10 of 10 messages/);
+      const got = JSON.parse((await until(async () => out, (o) => o.split('\n').length > 2, 10_000)).split('\n')[1] as string) as { at: number; text: string }[];
+      expect(got.map((g) => g.text)).toEqual(lines);
+      const arrivals = got.map((g, i) => Math.round(g.at - (got[Math.max(0, i - 1)] as { at: number }).at));
+      const deviations = gaps.map((g, i) => Math.abs((got[i + 1] as { at: number }).at - (got[i] as { at: number }).at - g / 10) / (g / 10));
+      expect(Math.max(...deviations), JSON.stringify(arrivals)).toBeLessThan(0.1);
+    } finally {
+      receiver.kill();
+    }
+  }, 60_000);
+
+  it('re-sends an imported session in its original order (--session, through the running service)', async () => {
+    const t0 = DAY + 4 * 86_400_000;
+    const lines = [3, 0, 2, 1].map((i) => network(t0 + i * 1000, '00907a11baac', 'SipService', 6, `session ${i}`));
+    const file = path.join(work, 'session.log');
+    fs.writeFileSync(file, lines.join('\n') + '\n');
+    await handlog(['import', file, '--data', svc.dir, '--session', 'replay me']);
+    const sock = dgram.createSocket('udp4');
+    await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
+    const got: string[] = [];
+    sock.on('message', (m) => got.push(m.toString()));
+    try {
+      const { stdout } = await handlog(['replay', '--session', 'replay me', '--data', svc.dir, '--to', `udp://127.0.0.1:${sock.address().port}`, '--speed', '0']);
+      expect(stdout).toMatch(/sent 4 of 4 messages/);
+      await until(async () => got.length, (n) => n === 4, 5000);
+      expect(got).toEqual([1, 3, 2, 0].map((i) => lines[i]));
+    } finally {
+      sock.close();
+    }
+  }, 60_000);
+
+  it('replays a pcap file as fast as possible over TCP with octet counting, filtered by MAC', async () => {
+    const handset: Endpoint = { ip: '172.29.4.17', port: 40001 };
+    const server: Endpoint = { ip: '10.0.0.5', port: 514 };
+    const lines = [0, 1, 2, 3].map((i) => network(DAY + i * 60_000, i % 2 ? '00907a11baad' : '00907a11baae', 'SipService', 6, `p ${i}`));
+    const file = path.join(work, 'r.pcap');
+    fs.writeFileSync(file, pcapFile(LINK_TYPES.ethernet, lines.map((l, i) => ({ tsMs: DAY + i * 60_000, frame: udpFrame('ethernet', handset, server, l) }))));
+    const net = await import('node:net');
+    const received: Buffer[] = [];
+    const srv = net.createServer((s) => s.on('data', (d) => received.push(d)));
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+    try {
+      const port = (srv.address() as { port: number }).port;
+      const { stdout } = await handlog(['replay', file, '--to', `tcp://127.0.0.1:${port}`, '--speed', '0', '--mac', '00:90:7A:11:BA:AD']);
+      expect(stdout).toMatch(/sent 2 of 2 messages/);
+      await until(async () => Buffer.concat(received).length, (n) => n > 0, 5000);
+      const want = [lines[1], lines[3]].map((l) => `${Buffer.byteLength(l as string)} ${l}`).join('');
+      await until(async () => Buffer.concat(received).toString(), (s) => s === want, 5000);
+    } finally {
+      srv.close();
+    }
+  }, 60_000);
+});
