@@ -12,6 +12,7 @@ import path from 'node:path';
 import tls from 'node:tls';
 import { TAGS, bsdTime, handsetLine, rng } from '../corpus.js';
 import { freePort, getJson, makeCerts, startServe, waitForCount } from './harness.js';
+import { installBenchRules } from './alert-rules.js';
 
 const COUNTS = {
   tcp: Number(process.env['BENCH_TCP'] ?? 1_000_000),
@@ -21,6 +22,8 @@ const COUNTS = {
 const UDP_RATE = Number(process.env['BENCH_UDP_RATE'] ?? 50_000);
 const HANDSETS = 5000;
 const PROBE_TAG = 'BenchProbe';
+/** Alert rules active during the run (HANDLOG_BENCH_RULES; 0 = none, the default rule disabled). */
+const RULES = process.env['HANDLOG_BENCH_RULES'] === undefined ? null : Number(process.env['HANDLOG_BENCH_RULES']);
 
 function frames(n: number, seed: number, octet: boolean): Buffer[] {
   const r = rng(seed);
@@ -196,6 +199,7 @@ async function main(): Promise<void> {
     '--log-level', 'warn',
   ]);
   const http = served.http;
+  const alerting = RULES === null ? null : await installBenchRules(http, RULES);
   const results: Result[] = [];
   let expected = 0;
   const udp = dgram.createSocket('udp4');
@@ -263,6 +267,11 @@ async function main(): Promise<void> {
   const rss = served.child.pid === undefined ? NaN : peakRssMb(served.child.pid);
   const metrics = await (await fetch(`${http}/metrics`)).text();
   await served.stop();
+  await alerting?.close();
+  if (RULES !== null) {
+    const alertLines = metrics.split('\n').filter((l) => /^handlog_alert_(notices|notifications|skipped|suppressed)_total\{/.test(l));
+    process.stdout.write(`\nalert rules active: ${RULES}; webhook notifications received: ${alerting?.received() ?? 0}\n${alertLines.join('\n')}\n`);
+  }
   const fmt = (x: number) => Math.round(x).toLocaleString('en-US');
   const rows = results.map((r) => {
     const loss = ((r.sent - r.stored) / r.sent) * 100;

@@ -1,0 +1,105 @@
+// Senders against real peers on loopback: retries and backoff, the per-attempt timeout, 4xx not
+// retried, Slack body shape, syslog over TCP (octet-counted RFC 5424).
+
+import http from 'node:http';
+import net from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { testEvent } from '../event.js';
+import { slackSender } from './slack.js';
+import { syslogLine, syslogSender } from './syslog.js';
+import { webhookSender } from './webhook.js';
+
+const closers: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of closers.splice(0)) await c();
+});
+
+/** Answers the n-th request with statuses[n] (the last one repeated); -1 never answers. */
+async function peer(statuses: number[]): Promise<{ url: string; bodies: unknown[]; times: number[] }> {
+  const bodies: unknown[] = [];
+  const times: number[] = [];
+  const srv = http.createServer((req, res) => {
+    let text = '';
+    req.on('data', (c: Buffer) => (text += c.toString()));
+    req.on('end', () => {
+      bodies.push(JSON.parse(text));
+      times.push(Date.now());
+      const s = statuses[Math.min(bodies.length - 1, statuses.length - 1)] ?? 200;
+      if (s >= 0) res.writeHead(s).end();
+    });
+  });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  closers.push(() => new Promise((r) => { srv.closeAllConnections(); srv.close(() => r()); }));
+  return { url: `http://127.0.0.1:${(srv.address() as AddressInfo).port}/`, bodies, times };
+}
+
+const fast = { timeoutMs: 300, retries: 3, backoffMs: 50 };
+
+describe('webhook', () => {
+  it('retries 5xx with exponential backoff until it succeeds', async () => {
+    const p = await peer([503, 500, 200]);
+    const r = await webhookSender({ url: p.url, headers: {} }, fast)(testEvent(Date.now()));
+    expect(r).toEqual({ ok: true, error: null, attempts: 3 });
+    expect(p.times[1]! - p.times[0]!).toBeGreaterThanOrEqual(45);
+    expect(p.times[2]! - p.times[1]!).toBeGreaterThanOrEqual(95);
+    expect(p.bodies[0]).toMatchObject({ source: 'handlog', kind: 'test' });
+  });
+
+  it('gives up after the retries and reports the last error', async () => {
+    const p = await peer([502]);
+    const r = await webhookSender({ url: p.url, headers: {} }, fast)(testEvent(Date.now()));
+    expect(r).toEqual({ ok: false, error: 'HTTP 502', attempts: 4 });
+  });
+
+  it('does not retry a 4xx refusal', async () => {
+    const p = await peer([400]);
+    const r = await webhookSender({ url: p.url, headers: {} }, fast)(testEvent(Date.now()));
+    expect(r).toEqual({ ok: false, error: 'HTTP 400', attempts: 1 });
+  });
+
+  it('times out an attempt that gets no answer', async () => {
+    const p = await peer([-1, 200]);
+    const started = Date.now();
+    const r = await webhookSender({ url: p.url, headers: {} }, { ...fast, retries: 0 })(testEvent(Date.now()));
+    expect(r).toEqual({ ok: false, error: 'no answer in 300 ms', attempts: 1 });
+    expect(Date.now() - started).toBeLessThan(1500);
+  });
+
+  it('slack gets { text, blocks } with the log text as plain_text', async () => {
+    const p = await peer([200]);
+    const e = { ...testEvent(Date.now()), message: '<b>not markup</b>' };
+    expect((await slackSender({ url: p.url }, fast)(e)).ok).toBe(true);
+    const body = p.bodies[0] as { text: string; blocks: { type: string; text: { type: string; text: string } }[] };
+    expect(body.text).toContain('[handlog] TEST');
+    expect(body.blocks[1]?.text).toMatchObject({ type: 'plain_text' });
+    expect(body.blocks[1]?.text.text).toContain('<b>not markup</b>');
+  });
+});
+
+describe('syslog forward', () => {
+  it('sends one octet-counted RFC 5424 frame over TCP', async () => {
+    let got = '';
+    const srv = net.createServer((s) => s.on('data', (c: Buffer) => (got += c.toString())));
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    closers.push(() => new Promise((r) => srv.close(() => r())));
+    const e = { ...testEvent(Date.UTC(2026, 0, 5)), kind: 'fired' as const, severity: 0, rule_name: 'a "quoted" ]rule', mac: '00907a11baaa', count: 3 };
+    const r = await syslogSender({ host: '127.0.0.1', port: (srv.address() as AddressInfo).port, protocol: 'tcp', facility: 16 })(e);
+    expect(r.ok).toBe(true);
+    await new Promise((res) => setTimeout(res, 100));
+    const line = syslogLine(e, 16, 'box');
+    expect(got.endsWith(line.slice(line.indexOf(' handlog ')))).toBe(true);
+    expect(got).toMatch(/^\d+ <128>1 2026-01-05T00:00:00.000Z /);
+    expect(line).toContain('rule="a \\"quoted\\" \\]rule"');
+  });
+
+  it('reports a refused TCP connection', async () => {
+    const srv = net.createServer();
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    const port = (srv.address() as AddressInfo).port;
+    await new Promise((r) => srv.close(r));
+    const r = await syslogSender({ host: '127.0.0.1', port, protocol: 'tcp', facility: 16 })(testEvent(Date.now()));
+    expect(r.ok).toBe(false);
+    expect(r.error).toMatch(/ECONNREFUSED/);
+  });
+});

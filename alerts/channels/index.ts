@@ -1,0 +1,143 @@
+// Dispatch of one event to its channels. Every channel sends on its own promise: none awaits
+// another, so a webhook that never answers does not delay the e-mail. Each channel has its own
+// lane: at most MAX_IN_FLIGHT sends at once and MAX_BACKLOG waiting, beyond which notifications
+// for that channel are dropped and counted (result="dropped") — an alert storm or a hung receiver
+// costs bounded memory and sockets, and other channels do not notice. Outcomes are counted in
+// `handlog_alert_notifications_total{channel_type,result}` (the type, never a name or URL) and
+// kept per channel for the API (last success, last error, consecutive failures).
+
+import { errorMessage } from '../../core/errors.js';
+import type { Logger } from '../../core/logger.js';
+import type { Registry } from '../../core/metrics.js';
+import type { AlertEvent, ChannelResult } from '../event.js';
+import { slackSender } from './slack.js';
+import { smtpSender } from './smtp.js';
+import { syslogSender } from './syslog.js';
+import type { Channel, ChannelType, Sender } from './types.js';
+import { DEFAULT_RETRY, webhookSender, type RetryPolicy } from './webhook.js';
+
+export interface ChannelStatus {
+  last_ok: string | null;
+  last_error: string | null;
+  last_error_at: string | null;
+  /** Failures since the last success. */
+  failures: number;
+  sent: number;
+}
+
+export interface DispatcherDeps {
+  metrics: Registry;
+  logger: Logger;
+  now: () => number;
+  /** Webhook and Slack retry policy (tests shorten it). */
+  retry?: RetryPolicy;
+}
+
+export function senderFor(c: Channel, retry: RetryPolicy = DEFAULT_RETRY): Sender {
+  switch (c.type) {
+    case 'webhook':
+      return webhookSender(c.config, retry);
+    case 'slack':
+      return slackSender(c.config, retry);
+    case 'smtp':
+      return smtpSender(c.config);
+    case 'syslog':
+      return syslogSender(c.config);
+  }
+}
+
+export const MAX_IN_FLIGHT = 4;
+export const MAX_BACKLOG = 1000;
+
+interface Lane {
+  active: number;
+  waiting: (() => void)[];
+}
+
+export class Dispatcher {
+  private readonly lanes = new Map<string, Lane>();
+  private readonly statuses = new Map<string, ChannelStatus>();
+  private readonly inflight = new Set<Promise<unknown>>();
+  private readonly abort = new AbortController();
+  private readonly counter;
+  private readonly retry: RetryPolicy;
+
+  constructor(private readonly deps: DispatcherDeps) {
+    this.counter = deps.metrics.counter('handlog_alert_notifications_total', 'Alert notifications, by channel type and result (ok, failed, or dropped when the channel backlog was full).');
+    this.retry = deps.retry ?? DEFAULT_RETRY;
+  }
+
+  status(id: string): ChannelStatus {
+    return this.statuses.get(id) ?? { last_ok: null, last_error: null, last_error_at: null, failures: 0, sent: 0 };
+  }
+
+  forget(id: string): void {
+    this.statuses.delete(id);
+    this.lanes.delete(id);
+  }
+
+  /** Send to one channel; resolves with its outcome, never rejects. */
+  sendOne(event: AlertEvent, c: Channel): Promise<ChannelResult> {
+    const started = this.deps.now();
+    let lane = this.lanes.get(c.id);
+    if (lane === undefined) this.lanes.set(c.id, (lane = { active: 0, waiting: [] }));
+    const l = lane;
+    if (l.active >= MAX_IN_FLIGHT && l.waiting.length >= MAX_BACKLOG) {
+      const error = `channel backlog full (${MAX_BACKLOG} notifications waiting)`;
+      this.record(c, 'dropped', error);
+      return Promise.resolve({ channel_id: c.id, type: c.type, ok: false, error, attempts: 0, ms: 0 });
+    }
+    const run = (async (): Promise<ChannelResult> => {
+      if (l.active >= MAX_IN_FLIGHT) await new Promise<void>((r) => l.waiting.push(r));
+      l.active++;
+      let ok = false;
+      let error: string | null = null;
+      let attempts = 0;
+      try {
+        const r = await senderFor(c, this.retry)(event, this.abort.signal);
+        ok = r.ok;
+        error = r.error;
+        attempts = r.attempts;
+      } catch (e: unknown) {
+        error = errorMessage(e);
+      } finally {
+        l.active--;
+        l.waiting.shift()?.();
+      }
+      this.record(c, ok ? 'ok' : 'failed', error);
+      return { channel_id: c.id, type: c.type, ok, error, attempts, ms: this.deps.now() - started };
+    })();
+    this.inflight.add(run);
+    void run.finally(() => this.inflight.delete(run));
+    return run;
+  }
+
+  /** Send to every channel at once; resolves when all have answered (for the stored results). */
+  send(event: AlertEvent, channels: readonly Channel[]): Promise<ChannelResult[]> {
+    return Promise.all(channels.map((c) => this.sendOne(event, c)));
+  }
+
+  private record(c: Channel, result: 'ok' | 'failed' | 'dropped', error: string | null): void {
+    const s = this.status(c.id);
+    const at = new Date(this.deps.now()).toISOString();
+    if (result === 'ok') {
+      s.last_ok = at;
+      s.failures = 0;
+      s.sent++;
+    } else {
+      s.last_error = error;
+      s.last_error_at = at;
+      s.failures++;
+      // A backlog drop happens per notification in a storm: the status and the counter say it.
+      if (result === 'failed') this.deps.logger.warn('alert notification failed', { channel: c.name, type: c.type, err: error });
+    }
+    this.statuses.set(c.id, s);
+    this.counter.inc({ channel_type: c.type satisfies ChannelType, result });
+  }
+
+  /** Abort retries and wait (at most `timeoutMs`) for sends under way. */
+  async close(timeoutMs = 2000): Promise<void> {
+    this.abort.abort();
+    await Promise.race([Promise.allSettled([...this.inflight]), new Promise((r) => setTimeout(r, timeoutMs).unref())]);
+  }
+}

@@ -1,0 +1,171 @@
+import { describe, expect, it } from 'vitest';
+import type { StoredRecord } from '../core/record.js';
+import { Evaluator, MAX_GROUPS_PER_RULE, type AlertNotice } from './evaluator.js';
+import { validateRule, type AlertRule } from './rules.js';
+
+const T0 = Date.UTC(2026, 0, 5, 10, 0, 0);
+let seq = 0;
+
+function row(over: Partial<StoredRecord> = {}): StoredRecord {
+  seq++;
+  return {
+    format: 'pivot', facility: 16, severity: 3, severity_name: 'Error', syslog_time: null, host: '172.29.4.17',
+    tag: 'SipService', pid: 1, tid: null, mac: '00907a11baaa', device_time: null, uptime_ms: null, missed_events: null,
+    message: `event ${seq}`, id: `00000000-0000-4000-8000-${String(seq).padStart(12, '0')}`, time: new Date(T0).toISOString(),
+    received_at: new Date(T0).toISOString(), source_ip: '172.29.4.17', transport: 'tcp', session: '', raw: '',
+    ...over,
+  };
+}
+
+function rule(body: Record<string, unknown>): AlertRule {
+  return validateRule({ name: 'r', filter: { max_severity: 3 }, ...body }, new Date(T0).toISOString());
+}
+
+function setup(rules: AlertRule[]) {
+  const out: AlertNotice[] = [];
+  const ev = new Evaluator(rules, (n) => out.push(n));
+  return { ev, out };
+}
+
+describe('grouping, cooldown and resolve (fake clock)', () => {
+  it('folds a burst inside group_wait into one notice, then resolves with the total', () => {
+    const { ev, out } = setup([rule({ group_wait_ms: 500, cooldown_s: 60, resolve_after_s: 30 })]);
+    for (let i = 0; i < 1000; i++) ev.process(row(), T0 + (i % 300));
+    ev.tick(T0 + 499);
+    expect(out).toHaveLength(0);
+    ev.tick(T0 + 500);
+    expect(out.map((n) => [n.kind, n.count, n.total_count])).toEqual([['fired', 1000, 1000]]);
+    expect(out[0]?.log_ids).toHaveLength(1000);
+    ev.tick(T0 + 299 + 29_999);
+    expect(out).toHaveLength(1);
+    ev.tick(T0 + 299 + 30_000);
+    expect(out.map((n) => [n.kind, n.count])).toEqual([['fired', 1000], ['resolved', 1000]]);
+    expect(out[1]?.incident_id).toBe(out[0]?.incident_id);
+    expect(ev.openGroups()).toBe(0);
+  });
+
+  it('group_wait 0 fires on the first match, synchronously', () => {
+    const { ev, out } = setup([rule({ group_wait_ms: 0 })]);
+    ev.process(row({ severity: 0, message: 'boom' }), T0);
+    expect(out.map((n) => [n.kind, n.count, n.message])).toEqual([['fired', 1, 'boom']]);
+  });
+
+  it('sends one update per cooldown with the events folded since the last notice', () => {
+    const { ev, out } = setup([rule({ group_wait_ms: 0, cooldown_s: 10, resolve_after_s: 60 })]);
+    ev.process(row(), T0);
+    for (let s = 1; s <= 25; s++) {
+      ev.process(row(), T0 + s * 1000);
+      ev.tick(T0 + s * 1000);
+    }
+    // fired at 0 (1), update at 10 s (10 folded: 1..10), update at 20 s (10 folded: 11..20)
+    expect(out.map((n) => [n.kind, n.count, n.total_count])).toEqual([
+      ['fired', 1, 1],
+      ['update', 10, 11],
+      ['update', 10, 21],
+    ]);
+    ev.tick(T0 + 25_000 + 60_000);
+    expect(out.at(-1)).toMatchObject({ kind: 'resolved', count: 26, total_count: 26 });
+  });
+
+  it('a cooldown that ends with nothing folded sends nothing', () => {
+    const { ev, out } = setup([rule({ group_wait_ms: 0, cooldown_s: 5, resolve_after_s: 60 })]);
+    ev.process(row(), T0);
+    ev.tick(T0 + 6000);
+    ev.tick(T0 + 20_000);
+    expect(out.map((n) => n.kind)).toEqual(['fired']);
+  });
+
+  it('groups by rule, handset and tag', () => {
+    const { ev, out } = setup([rule({ group_wait_ms: 100 })]);
+    ev.process(row({ mac: 'aaaaaaaaaaaa', tag: 'A' }), T0);
+    ev.process(row({ mac: 'aaaaaaaaaaaa', tag: 'A' }), T0);
+    ev.process(row({ mac: 'aaaaaaaaaaaa', tag: 'B' }), T0);
+    ev.process(row({ mac: 'bbbbbbbbbbbb', tag: 'A' }), T0);
+    ev.process(row({ severity: 6 }), T0); // no match
+    ev.tick(T0 + 100);
+    expect(out.map((n) => `${n.mac}/${n.tag}=${n.count}`).sort()).toEqual(['aaaaaaaaaaaa/A=2', 'aaaaaaaaaaaa/B=1', 'bbbbbbbbbbbb/A=1']);
+  });
+
+  it('threshold per handset fires when the window holds N matches, with the window count', () => {
+    const { ev, out } = setup([rule({ group_wait_ms: 0, condition: { type: 'threshold', count: 3, window_s: 10, per: 'handset' } })]);
+    ev.process(row({ mac: 'aaaaaaaaaaaa' }), T0);
+    ev.process(row({ mac: 'aaaaaaaaaaaa' }), T0 + 2000);
+    ev.process(row({ mac: 'bbbbbbbbbbbb' }), T0 + 2500);
+    ev.process(row({ mac: 'aaaaaaaaaaaa' }), T0 + 11_000); // the first fell out of the window
+    expect(out).toHaveLength(0);
+    ev.process(row({ mac: 'aaaaaaaaaaaa' }), T0 + 11_500);
+    expect(out.map((n) => [n.kind, n.mac, n.tag, n.count])).toEqual([['fired', 'aaaaaaaaaaaa', '', 3]]);
+    expect(out[0]?.log_ids).toHaveLength(3);
+  });
+
+  it('a window that went quiet is dropped at the next sweep', () => {
+    const { ev } = setup([rule({ group_wait_ms: 0, condition: { type: 'threshold', count: 5, window_s: 10, per: 'handset' } })]);
+    for (let h = 0; h < 30; h++) ev.process(row({ mac: h.toString(16).padStart(12, '0') }), T0);
+    expect(ev.stats().windows).toBe(30);
+    ev.tick(T0 + 5000);
+    ev.tick(T0 + 20_000);
+    expect(ev.stats().windows).toBe(0);
+  });
+
+  it('threshold overall counts every handset together', () => {
+    const { ev, out } = setup([rule({ group_wait_ms: 0, condition: { type: 'threshold', count: 3, window_s: 10, per: 'overall' } })]);
+    ev.process(row({ mac: 'aaaaaaaaaaaa' }), T0);
+    ev.process(row({ mac: 'bbbbbbbbbbbb' }), T0 + 1);
+    ev.process(row({ mac: 'cccccccccccc' }), T0 + 2);
+    expect(out.map((n) => [n.mac, n.count])).toEqual([['', 3]]);
+  });
+
+  it('missed_events_jump compares with the handset\'s previous value; a drop is a reboot', () => {
+    const { ev, out } = setup([rule({ kind: 'missed_events_jump', value: 10, filter: {}, group_wait_ms: 0, cooldown_s: 0, resolve_after_s: 1 })]);
+    const vals = [5, 8, 30, 2, 12, 40];
+    vals.forEach((m, i) => {
+      ev.process(row({ missed_events: m, message: `m${m}` }), T0 + i * 10_000);
+      ev.tick(T0 + i * 10_000 + 5000);
+    });
+    expect(out.filter((n) => n.kind === 'fired').map((n) => n.message)).toEqual(['m30', 'm12', 'm40']);
+  });
+
+  it('battery kinds read the decoded battery values', () => {
+    const rules = [
+      rule({ name: 'low', kind: 'battery_level_below', value: 20, filter: {}, group_wait_ms: 0 }),
+      rule({ name: 'hot', kind: 'battery_temperature_above', value: 45, filter: {}, group_wait_ms: 0 }),
+      rule({ name: 'health', kind: 'battery_health_in', filter: {}, group_wait_ms: 0 }),
+    ];
+    const { ev, out } = setup(rules);
+    ev.process(row({ mac: 'aaaaaaaaaaa1', battery: { level_pct: 19.5, temperature_c: 45 } }), T0);
+    ev.process(row({ mac: 'aaaaaaaaaaa2', battery: { level_pct: 20, temperature_c: 45.1 } }), T0);
+    ev.process(row({ mac: 'aaaaaaaaaaa3', battery: { health: 2 } }), T0);
+    ev.process(row({ mac: 'aaaaaaaaaaa4', battery: { health: 4 } }), T0);
+    expect(out.map((n) => `${n.rule.name}:${n.mac}`)).toEqual(['low:aaaaaaaaaaa1', 'hot:aaaaaaaaaaa2', 'health:aaaaaaaaaaa4']);
+  });
+
+  it('folds groups beyond MAX_GROUPS_PER_RULE into one overflow group per rule', () => {
+    const { ev, out } = setup([rule({ group_wait_ms: 100 })]);
+    for (let h = 0; h < MAX_GROUPS_PER_RULE + 50; h++) {
+      const mac = h.toString(16).padStart(12, '0');
+      ev.process(row({ mac }), T0);
+      ev.process(row({ mac }), T0 + 1);
+    }
+    expect(ev.openGroups()).toBe(MAX_GROUPS_PER_RULE + 1);
+    ev.tick(T0 + 100);
+    expect(out).toHaveLength(MAX_GROUPS_PER_RULE + 1);
+    const overflow = out.filter((n) => n.mac === '*');
+    expect(overflow.map((n) => [n.tag, n.count])).toEqual([['*', 100]]);
+    // Once groups resolve, new handsets get groups of their own again.
+    ev.tick(T0 + 1 + 300_000);
+    expect(ev.openGroups()).toBe(0);
+    ev.process(row({ mac: 'ffffffffffff' }), T0 + 400_000);
+    ev.tick(T0 + 400_100);
+    expect(out.at(-1)).toMatchObject({ kind: 'fired', mac: 'ffffffffffff' });
+  });
+
+  it('drops the groups of a rule that is disabled or removed', () => {
+    const r = rule({ group_wait_ms: 1000 });
+    const { ev, out } = setup([r]);
+    ev.process(row(), T0);
+    ev.setRules([{ ...r, enabled: false }]);
+    ev.tick(T0 + 5000);
+    expect(out).toHaveLength(0);
+    expect(ev.openGroups()).toBe(0);
+  });
+});

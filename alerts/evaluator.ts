@@ -1,0 +1,358 @@
+// In-stream rule evaluation with grouping. Pure state machine: rows and clock ticks in, notices out;
+// no timers, no I/O (the service drives it), so the semantics are testable with a fake clock.
+//
+// A group is (rule, handset, tag) for `every` rules, (rule, handset) for per-handset thresholds and
+// (rule) for overall thresholds. Its life:
+//   first match        → the group opens and collects for `group_wait_ms`
+//   group_wait over    → `fired` notice carrying every event collected so far (count)
+//   cooldown_s         → further matches are folded; at its end, if any were folded, one `update`
+//                        notice with their count (and the cooldown starts again)
+//   quiet resolve_after_s after the last match (once fired) → `resolved` notice with the total
+// So a handset looping 1,000 Errors inside group_wait yields one notice with count 1,000, then one
+// resolved notice.
+//
+// Storm control: a rule keeps at most MAX_GROUPS_PER_RULE groups open. When a fleet-wide outage
+// makes more handsets or tags match at once, the further ones fold into the rule's one overflow
+// group (mac and tag '*'), so an outage pages once per rule and cooldown, not once per handset.
+
+import { randomUUID } from 'node:crypto';
+import type { StoredRecord } from '../core/record.js';
+import { compileRule, type AlertRule, type RuleTest } from './rules.js';
+
+export type NoticeKind = 'fired' | 'update' | 'resolved';
+
+export interface AlertNotice {
+  kind: NoticeKind;
+  /** Shared by the fired, update and resolved notices of one group episode. */
+  incident_id: string;
+  rule: AlertRule;
+  group_key: string;
+  /** '' when the group spans handsets (overall threshold); '*' in the overflow group. */
+  mac: string;
+  /** '' when the group spans tags (threshold rules); '*' in the overflow group. */
+  tag: string;
+  /** Events this notice reports (resolved: the episode's total). */
+  count: number;
+  /** Events of the whole episode so far. */
+  total_count: number;
+  first_ms: number;
+  last_ms: number;
+  at_ms: number;
+  /** Ids of the reported events (at most MAX_LOG_IDS). */
+  log_ids: string[];
+  /** A sample event of this notice. */
+  message: string;
+  severity: number | null;
+}
+
+export const MAX_LOG_IDS = 1000;
+/** Open groups of one rule; further matches of new groups fold into its overflow group. */
+export const MAX_GROUPS_PER_RULE = 100;
+/** Open groups and threshold windows kept at most; beyond, new ones are skipped and counted. */
+export const MAX_GROUPS = 50_000;
+/** How often threshold windows that went quiet are dropped. */
+const WINDOW_SWEEP_MS = 10_000;
+/** The mac and tag of a rule's overflow group. */
+export const OVERFLOW = '*';
+/** Handsets whose last missed_events count is remembered. */
+export const MAX_MISSED_TRACKED = 200_000;
+
+interface Group {
+  mac: string;
+  tag: string;
+  incidentId: string;
+  fired: boolean;
+  /** waiting: the group_wait end; fired: the cooldown end. */
+  dueMs: number;
+  firstMs: number;
+  lastMs: number;
+  pending: number;
+  pendingIds: string[];
+  pendingFirstMs: number;
+  total: number;
+  message: string;
+  severity: number | null;
+}
+
+/**
+ * Match times (and ids) of a threshold window, oldest first, at most `count` of them from `head`
+ * on; the consumed front is cut off only now and then, so a large count costs no per-match
+ * shifting. Ids before `reported` were already counted in a notice.
+ */
+interface Window {
+  times: number[];
+  ids: string[];
+  head: number;
+  reported: number;
+}
+
+/** A rule with its compiled test and its state; groups are keyed mac → tag (no key strings per row). */
+interface RuleState {
+  rule: AlertRule;
+  test: RuleTest;
+  /** Cheap checks done inline before the compiled test: the worst severity the filter can pass... */
+  maxSeverity: number;
+  /** ...whether the kind reads the battery or a missed_events jump. */
+  needsBattery: boolean;
+  needsMissed: boolean;
+  groups: Map<string, Map<string, Group>>;
+  open: number;
+  /** Threshold windows by mac ('' for overall). */
+  windows: Map<string, Window>;
+}
+
+export interface EvaluatorStats {
+  groups: number;
+  windows: number;
+  /** Matches not grouped because MAX_GROUPS was reached. */
+  skipped: number;
+}
+
+export class Evaluator {
+  private states: RuleState[] = [];
+  /** Rules without a tag list, and rules by each tag of their list: a row meets only its candidates. */
+  private anyTag: RuleState[] = [];
+  private readonly byTag = new Map<string, RuleState[]>();
+  /** Last cumulative missed_events per handset; kept only while a missed_events_jump rule is on. */
+  private readonly missed = new Map<string, number>();
+  private trackMissed = false;
+  private totalGroups = 0;
+  private totalWindows = 0;
+  private skipped = 0;
+  private lastSweepMs = 0;
+
+  constructor(
+    rules: readonly AlertRule[],
+    private readonly emit: (n: AlertNotice) => void,
+  ) {
+    this.setRules(rules);
+  }
+
+  /** Replace the rule set. Groups and windows of removed or disabled rules are dropped silently. */
+  setRules(rules: readonly AlertRule[]): void {
+    const old = new Map(this.states.map((s) => [s.rule.id, s]));
+    this.states = rules
+      .filter((r) => r.enabled)
+      .map((rule) => {
+        const prev = old.get(rule.id);
+        const keepWindows = prev !== undefined && JSON.stringify(prev.rule.condition) === JSON.stringify(rule.condition);
+        const f = rule.filter;
+        const sevs = f.severity.length > 0 ? Math.max(...f.severity) : 255;
+        return {
+          rule,
+          test: compileRule(rule),
+          maxSeverity: f.max_severity === null ? sevs : Math.min(sevs, f.max_severity),
+          needsBattery: rule.kind.startsWith('battery_'),
+          needsMissed: rule.kind === 'missed_events_jump',
+          groups: prev?.groups ?? new Map(),
+          open: prev?.open ?? 0,
+          windows: keepWindows ? prev.windows : new Map(),
+        };
+      });
+    this.anyTag = this.states.filter((s) => s.rule.filter.tag.length === 0);
+    this.byTag.clear();
+    for (const s of this.states) {
+      for (const t of s.rule.filter.tag) {
+        const list = this.byTag.get(t);
+        if (list === undefined) this.byTag.set(t, [s]);
+        else list.push(s);
+      }
+    }
+    this.totalGroups = this.states.reduce((n, s) => n + s.open, 0);
+    this.totalWindows = this.states.reduce((n, s) => n + s.windows.size, 0);
+    this.trackMissed = this.states.some((s) => s.rule.kind === 'missed_events_jump');
+    if (!this.trackMissed) this.missed.clear();
+  }
+
+  /** Evaluate one accepted row at `nowMs` (its processing time). */
+  process(row: StoredRecord, nowMs: number): void {
+    const mac = row.mac ?? '';
+    let prevMissed: number | null = null;
+    if (this.trackMissed && mac !== '' && row.missed_events !== null) {
+      prevMissed = this.missed.get(mac) ?? null;
+      if (prevMissed === null && this.missed.size >= MAX_MISSED_TRACKED) {
+        // The handset seen first goes: a fleet larger than the map loses one comparison per handset.
+        const oldest = this.missed.keys().next();
+        if (oldest.done !== true) this.missed.delete(oldest.value);
+      }
+      this.missed.set(mac, row.missed_events);
+    }
+    this.evaluate(this.anyTag, row, mac, prevMissed, nowMs);
+    const tagged = row.tag === null ? undefined : this.byTag.get(row.tag);
+    if (tagged !== undefined) this.evaluate(tagged, row, mac, prevMissed, nowMs);
+  }
+
+  private evaluate(states: readonly RuleState[], row: StoredRecord, mac: string, prevMissed: number | null, nowMs: number): void {
+    const sev = row.severity ?? 255;
+    for (const st of states) {
+      if (sev > st.maxSeverity || (st.needsBattery && row.battery === undefined) || (st.needsMissed && prevMissed === null)) continue;
+      if (!st.test(row, prevMissed)) continue;
+      const cond = st.rule.condition;
+      if (cond.type === 'every') {
+        this.add(st, mac, row.tag ?? '', 1, row.id, row, nowMs);
+        continue;
+      }
+      const wmac = cond.per === 'handset' ? mac : '';
+      let w = st.windows.get(wmac);
+      if (w === undefined) {
+        if (this.totalWindows >= MAX_GROUPS) {
+          this.skipped++;
+          continue;
+        }
+        this.totalWindows++;
+        st.windows.set(wmac, (w = { times: [], ids: [], head: 0, reported: 0 }));
+      }
+      w.times.push(nowMs);
+      w.ids.push(row.id);
+      const since = nowMs - cond.window_s * 1000;
+      const end = w.times.length;
+      while (w.head < end && ((w.times[w.head] as number) <= since || end - w.head > cond.count)) w.head++;
+      if (w.head > 1024 && w.head * 2 > end) {
+        w.times.splice(0, w.head);
+        w.ids.splice(0, w.head);
+        w.reported = Math.max(0, w.reported - w.head);
+        w.head = 0;
+      }
+      if (end - w.head < cond.count) continue;
+      // Crossing the threshold reports the whole window; while it stays crossed, each match adds one.
+      const from = Math.max(w.head, w.reported);
+      w.reported = end;
+      this.add(st, wmac, '', end - from, from === end - 1 ? row.id : w.ids.slice(from), row, nowMs);
+    }
+  }
+
+  private add(st: RuleState, mac: string, tag: string, n: number, ids: string | string[], row: StoredRecord, nowMs: number): void {
+    let byTag = st.groups.get(mac);
+    let g = byTag?.get(tag);
+    if (g === undefined && st.open >= MAX_GROUPS_PER_RULE) {
+      mac = OVERFLOW;
+      tag = OVERFLOW;
+      byTag = st.groups.get(mac);
+      g = byTag?.get(tag);
+    }
+    if (g === undefined) {
+      if (this.totalGroups >= MAX_GROUPS) {
+        this.skipped += n;
+        return;
+      }
+      if (byTag === undefined) st.groups.set(mac, (byTag = new Map()));
+      g = {
+        mac,
+        tag,
+        incidentId: randomUUID(),
+        fired: false,
+        dueMs: nowMs + st.rule.group_wait_ms,
+        firstMs: nowMs,
+        lastMs: nowMs,
+        pending: 0,
+        pendingIds: [],
+        pendingFirstMs: nowMs,
+        total: 0,
+        message: row.message,
+        severity: row.severity,
+      };
+      byTag.set(tag, g);
+      st.open++;
+      this.totalGroups++;
+    }
+    if (g.pending === 0) {
+      g.pendingFirstMs = nowMs;
+      g.message = row.message;
+      g.severity = row.severity;
+    }
+    g.pending += n;
+    g.total += n;
+    g.lastMs = Math.max(g.lastMs, nowMs);
+    if (typeof ids === 'string') {
+      if (g.pendingIds.length < MAX_LOG_IDS) g.pendingIds.push(ids);
+    } else {
+      for (const id of ids) {
+        if (g.pendingIds.length >= MAX_LOG_IDS) break;
+        g.pendingIds.push(id);
+      }
+    }
+    if (!g.fired && st.rule.group_wait_ms === 0) this.tickGroup(st, g, nowMs);
+  }
+
+  /** Send what is due at `nowMs`: group_wait ends, cooldown ends, resolutions. */
+  tick(nowMs: number): void {
+    if (nowMs - this.lastSweepMs >= WINDOW_SWEEP_MS) this.sweepWindows(nowMs);
+    for (const st of this.states) {
+      if (st.open === 0) continue;
+      for (const byTag of st.groups.values()) for (const g of byTag.values()) this.tickGroup(st, g, nowMs);
+    }
+  }
+
+  /** Windows whose newest match is older than the window hold nothing that can still count. */
+  private sweepWindows(nowMs: number): void {
+    this.lastSweepMs = nowMs;
+    for (const st of this.states) {
+      if (st.rule.condition.type !== 'threshold') continue;
+      const since = nowMs - st.rule.condition.window_s * 1000;
+      for (const [mac, w] of st.windows) {
+        if ((w.times[w.times.length - 1] ?? 0) <= since) {
+          st.windows.delete(mac);
+          this.totalWindows--;
+        }
+      }
+    }
+  }
+
+  private tickGroup(st: RuleState, g: Group, nowMs: number): void {
+    const rule = st.rule;
+    if (!g.fired) {
+      if (nowMs < g.dueMs) return;
+      g.fired = true;
+      this.flush(g, rule, 'fired', nowMs);
+      g.dueMs = nowMs + rule.cooldown_s * 1000;
+      return;
+    }
+    if (nowMs >= g.dueMs && g.pending > 0) {
+      this.flush(g, rule, 'update', nowMs);
+      g.dueMs = nowMs + rule.cooldown_s * 1000;
+    }
+    if (nowMs - g.lastMs >= rule.resolve_after_s * 1000) {
+      // Events folded since the last notice are part of the total the resolved notice reports.
+      this.emit(this.notice(g, rule, 'resolved', g.total, g.pendingIds, g.firstMs, nowMs));
+      const byTag = st.groups.get(g.mac);
+      byTag?.delete(g.tag);
+      if (byTag?.size === 0) st.groups.delete(g.mac);
+      st.open--;
+      this.totalGroups--;
+    }
+  }
+
+  private flush(g: Group, rule: AlertRule, kind: NoticeKind, nowMs: number): void {
+    this.emit(this.notice(g, rule, kind, g.pending, g.pendingIds, g.pendingFirstMs, nowMs));
+    g.pending = 0;
+    g.pendingIds = [];
+  }
+
+  private notice(g: Group, rule: AlertRule, kind: NoticeKind, count: number, ids: string[], firstMs: number, nowMs: number): AlertNotice {
+    return {
+      kind,
+      incident_id: g.incidentId,
+      rule,
+      group_key: `${rule.id}|${g.mac}|${g.tag}`,
+      mac: g.mac,
+      tag: g.tag,
+      count,
+      total_count: g.total,
+      first_ms: firstMs,
+      last_ms: g.lastMs,
+      at_ms: nowMs,
+      log_ids: ids,
+      message: g.message,
+      severity: g.severity,
+    };
+  }
+
+  /** Groups open now (fired or collecting). */
+  openGroups(): number {
+    return this.totalGroups;
+  }
+
+  stats(): EvaluatorStats {
+    return { groups: this.totalGroups, windows: this.totalWindows, skipped: this.skipped };
+  }
+}

@@ -1,0 +1,363 @@
+// Alerts against the real service and real peers on loopback: an HTTP server receiving webhooks, an
+// SMTP server (smtp-server, STARTTLS + AUTH) receiving mail, a UDP socket receiving forwarded
+// syslog. Messages go in over TCP like a handset's.
+
+import dgram from 'node:dgram';
+import http from 'node:http';
+import net from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { SMTPServer } from 'smtp-server';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { api, metric, metricsText, port, startTestService, until } from './helpers.js';
+
+interface Hook {
+  at: number;
+  body: {
+    kind: string;
+    rule: { id: string; name: string };
+    mac: string;
+    tag: string;
+    count: number;
+    total_count: number;
+    message: string;
+    log_ids: string[];
+    incident_id: string;
+    event_id: string;
+  };
+}
+
+/** An HTTP server recording every webhook POST with its arrival time. */
+async function webhookServer(): Promise<{ url: string; got: Hook[]; close(): Promise<void> }> {
+  const got: Hook[] = [];
+  const srv = http.createServer((req, res) => {
+    let text = '';
+    req.on('data', (c: Buffer) => (text += c.toString('utf8')));
+    req.on('end', () => {
+      got.push({ at: Date.now(), body: JSON.parse(text) as Hook['body'] });
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${(srv.address() as AddressInfo).port}/hook`;
+  return { url, got, close: () => new Promise((r) => { srv.closeAllConnections(); srv.close(() => r()); }) };
+}
+
+/** A peer that accepts connections and never answers (a hung webhook receiver). */
+async function deadServer(): Promise<{ url: string; close(): Promise<void> }> {
+  const socks = new Set<net.Socket>();
+  const srv = net.createServer((s) => {
+    socks.add(s);
+    s.on('error', () => undefined);
+  });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(srv.address() as AddressInfo).port}/never`,
+    close: () => new Promise((r) => { for (const s of socks) s.destroy(); srv.close(() => r()); }),
+  };
+}
+
+interface Mail {
+  at: number;
+  from: string;
+  to: string[];
+  user: string;
+  secure: boolean;
+  text: string;
+}
+
+async function smtpServer(): Promise<{ port: number; got: Mail[]; close(): Promise<void> }> {
+  const got: Mail[] = [];
+  const srv = new SMTPServer({
+    allowInsecureAuth: true,
+    authMethods: ['PLAIN', 'LOGIN'],
+    logger: false,
+    onAuth(auth, _session, cb) {
+      if (auth.username === 'alerts' && auth.password === 's3cret') cb(null, { user: auth.username });
+      else cb(new Error('bad credentials'));
+    },
+    onData(stream, session, cb) {
+      let text = '';
+      stream.on('data', (c: Buffer) => (text += c.toString('utf8')));
+      stream.on('end', () => {
+        got.push({
+          at: Date.now(),
+          from: session.envelope.mailFrom === false ? '' : session.envelope.mailFrom.address,
+          to: session.envelope.rcptTo.map((r) => r.address),
+          user: String(session.user),
+          secure: session.secure,
+          text,
+        });
+        cb();
+      });
+    },
+  });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+  const p = (srv.server.address() as AddressInfo).port;
+  return { port: p, got, close: () => new Promise((r) => srv.close(() => r())) };
+}
+
+let svc: Awaited<ReturnType<typeof startTestService>>;
+let hook: Awaited<ReturnType<typeof webhookServer>>;
+
+beforeAll(async () => {
+  hook = await webhookServer();
+  svc = await startTestService({ 'alert-webhook': hook.url });
+}, 60_000);
+
+afterAll(async () => {
+  await svc?.stop();
+  await hook?.close();
+});
+
+/** A handset line (network form) with its missed-events field. */
+function line(mac: string, tag: string, text: string, sev = 6, missed = 3): string {
+  const d = new Date();
+  const mon = d.toUTCString().slice(8, 11);
+  const day = String(d.getUTCDate()).padStart(2, ' ');
+  return `<${128 + sev}>${mon} ${day} ${d.toISOString().slice(11, 19)} 172.29.4.17 ${tag}[3367]: ${mac}| ${Date.now()}| ${tag} |${128 + sev}|${String(missed).padStart(2, '0')}| ${text}`;
+}
+
+/** Octet-counted frames in one TCP connection; resolves when the service closed it. */
+function sendTcp(lines: string[]): Promise<void> {
+  const data = lines.map((l) => `${Buffer.byteLength(l)} ${l}`).join('');
+  return new Promise((resolve, reject) => {
+    const s = net.connect(port(svc.addresses['tcp']), '127.0.0.1', () => s.end(data));
+    s.on('close', () => resolve());
+    s.on('error', reject);
+  });
+}
+
+async function post<T>(p: string, body: unknown, method = 'POST'): Promise<{ status: number; body: T }> {
+  const r = await fetch(svc.http + p, { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  return { status: r.status, body: (await r.json()) as T };
+}
+
+const forRule = (id: string) => hook.got.filter((h) => h.body.rule.id === id);
+
+describe('alerts', () => {
+  it('a Fatal over TCP reaches the --alert-webhook within 1 s of receipt', async () => {
+    const sent = Date.now();
+    await sendTcp([line('00907a510001', 'SipService', 'system stopped executing', 0)]);
+    const h = await until(async () => forRule('default').find((x) => x.body.mac === '00907a510001'), (x) => x !== undefined, 5000, 10);
+    expect(h).toBeDefined();
+    expect(h!.body.kind).toBe('fired');
+    expect(h!.body.count).toBe(1);
+    expect(h!.body.tag).toBe('SipService');
+    expect(h!.body.message).toBe('system stopped executing');
+    expect(h!.at - sent).toBeLessThan(1000);
+    const channels = await api<{ channels: { type: string; config: { url: string }; status: { last_ok: string | null } }[] }>(svc.http, '/api/alerts/channels');
+    const cli = channels.body.channels.find((c) => c.type === 'webhook' && c.config.url === hook.url);
+    expect(cli?.status.last_ok).not.toBeNull();
+    // Stored with the matching log id, and counted in the header badge until acknowledged.
+    const ev = await until(
+      () => api<{ events: { id: string; log_ids: string[]; mac: string; acknowledged: boolean; channels: { ok: boolean }[] }[] }>(svc.http, '/api/alerts/events?rule_id=default&mac=00:90:7a:51:00:01'),
+      (r) => r.body.events[0]?.channels.length === 1,
+    );
+    const e = ev.body.events[0]!;
+    expect(e.log_ids).toHaveLength(1);
+    expect(e.channels[0]?.ok).toBe(true);
+    const log = await api<{ message: string }>(svc.http, `/api/logs/${e.log_ids[0]}`);
+    expect(log.body.message).toBe('system stopped executing');
+    const before = await api<{ unacknowledged: number }>(svc.http, '/api/alerts/summary');
+    expect(before.body.unacknowledged).toBeGreaterThanOrEqual(1);
+    const ack = await post<{ acknowledged: boolean; incident_id: string }>(`/api/alerts/events/${e.id}/ack`, {});
+    expect(ack.status).toBe(200);
+    const after = await until(() => api<{ unacknowledged: number }>(svc.http, '/api/alerts/summary'), (r) => r.body.unacknowledged === before.body.unacknowledged - 1);
+    expect(after.body.unacknowledged).toBe(before.body.unacknowledged - 1);
+    const acked = await api<{ events: { acknowledged: boolean }[] }>(svc.http, `/api/alerts/events?state=acknowledged&mac=00907a510001`);
+    expect(acked.body.events[0]?.acknowledged).toBe(true);
+  });
+
+  it('1,000 Errors from one handset produce one notification with count 1,000, then a resolved notice', async () => {
+    const rule = await post<{ id: string }>('/api/alerts/rules', {
+      name: 'burst',
+      filter: { tag: 'BurstTag', max_severity: 'Error' },
+      cooldown_s: 2,
+      resolve_after_s: 2,
+      group_wait_ms: 1500,
+    });
+    expect(rule.status).toBe(201);
+    const lines = Array.from({ length: 1000 }, (_, i) => line('00907a520001', 'BurstTag', `loop error ${i}`, 3));
+    await sendTcp(lines);
+    const done = await until(async () => forRule(rule.body.id), (h) => h.some((x) => x.body.kind === 'resolved'), 15_000);
+    const fired = done.filter((h) => h.body.kind === 'fired');
+    expect(fired).toHaveLength(1);
+    expect(fired[0]?.body.count).toBe(1000);
+    expect(done.filter((h) => h.body.kind === 'update')).toHaveLength(0);
+    const resolved = done.filter((h) => h.body.kind === 'resolved');
+    expect(resolved).toHaveLength(1);
+    expect(resolved[0]?.body.total_count).toBe(1000);
+    expect(resolved[0]?.body.incident_id).toBe(fired[0]?.body.incident_id);
+    expect(resolved[0]!.at).toBeGreaterThan(fired[0]!.at);
+  });
+
+  it('a silence suppresses the notification (still recorded, counted in /metrics)', async () => {
+    const rule = await post<{ id: string }>('/api/alerts/rules', { name: 'silence test', filter: { tag: ['SilTag'] }, group_wait_ms: 100 });
+    const ends = new Date(Date.now() + 3_600_000).toISOString();
+    const sil = await post<{ id: string; active: boolean }>('/api/alerts/silences', { mac: '00:90:7A:53:00:01', ends_at: ends, comment: 'maintenance' });
+    expect(sil.status).toBe(201);
+    expect(sil.body.active).toBe(true);
+    await sendTcp([line('00907a530001', 'SilTag', 'silenced one', 3), line('00907a530002', 'SilTag', 'loud one', 3)]);
+    await until(async () => forRule(rule.body.id), (h) => h.length >= 1);
+    await new Promise((r) => setTimeout(r, 500));
+    const got = forRule(rule.body.id);
+    expect(got.map((h) => h.body.mac)).toEqual(['00907a530002']);
+    const silenced = await until(
+      () => api<{ events: { mac: string; silenced: boolean }[] }>(svc.http, `/api/alerts/events?state=silenced&rule_id=${rule.body.id}`),
+      (r) => r.body.events.length === 1,
+    );
+    expect(silenced.body.events[0]?.mac).toBe('00907a530001');
+    expect(metric(await metricsText(svc.http), 'handlog_alert_suppressed_total')).toBeGreaterThanOrEqual(1);
+  });
+
+  it('battery level, temperature, health and missed-events rules fire on the right lines', async () => {
+    const base = { group_wait_ms: 300, cooldown_s: 60 };
+    const mk = async (body: Record<string, unknown>) => (await post<{ id: string }>('/api/alerts/rules', { ...base, ...body })).body.id;
+    const level = await mk({ name: 'low battery', kind: 'battery_level_below', value: 20 });
+    const temp = await mk({ name: 'hot battery', kind: 'battery_temperature_above', value: 45 });
+    const health = await mk({ name: 'battery health', kind: 'battery_health_in' });
+    const missed = await mk({ name: 'missed events', kind: 'missed_events_jump', value: 10 });
+    const lines = [
+      line('00907a540001', 'battery_level', '[50,3900,300]'),
+      line('00907a540001', 'battery_level', '[15,3600,300]'),
+      line('00907a540001', 'battery_level', '[60,3950,300]'),
+      line('00907a540001', 'battery_level', '[10,3500,300]'),
+      line('00907a540002', 'battery_level', '[80,4000,440]'),
+      line('00907a540002', 'battery_level', '[80,4000,471]'),
+      line('00907a540003', 'battery_status', '[3,2,1,0,Li-ion]'),
+      line('00907a540003', 'battery_status', '[3,3,1,0,Li-ion]'),
+      line('00907a540003', 'battery_status', '[3,7,1,0,Li-ion]'),
+      line('00907a540004', 'SipService', 'first', 6, 5),
+      line('00907a540004', 'SipService', 'small step', 6, 8),
+      line('00907a540004', 'SipService', 'big jump', 6, 30),
+      line('00907a540004', 'SipService', 'after reboot', 6, 2),
+    ];
+    await sendTcp(lines);
+    const all = await until(async () => [level, temp, health, missed].map(forRule), (x) => x.every((h) => h.length >= 1), 10_000);
+    await new Promise((r) => setTimeout(r, 600));
+    const messages = async (h: Hook) => Promise.all(h.body.log_ids.map(async (id) => (await api<{ message: string }>(svc.http, `/api/logs/${id}`)).body.message));
+    const [l, t, hl, m] = all.map((h) => h.filter((x) => x.body.kind === 'fired'));
+    expect(l).toHaveLength(1);
+    expect(l![0]!.body.count).toBe(2);
+    expect((await until(() => messages(l![0]!), (x) => x.every((s) => s !== undefined))).sort()).toEqual(['[10,3500,300]', '[15,3600,300]']);
+    expect(t).toHaveLength(1);
+    expect(t![0]!.body.mac).toBe('00907a540002');
+    expect(await messages(t![0]!)).toEqual(['[80,4000,471]']);
+    expect(hl).toHaveLength(1);
+    expect(hl![0]!.body.count).toBe(2);
+    expect((await messages(hl![0]!)).sort()).toEqual(['[3,3,1,0,Li-ion]', '[3,7,1,0,Li-ion]']);
+    expect(m).toHaveLength(1);
+    expect(await messages(m![0]!)).toEqual(['big jump']);
+  });
+
+  it('a dead webhook does not delay e-mail; a failing channel shows in the API and /metrics', async () => {
+    const dead = await deadServer();
+    const smtp = await smtpServer();
+    const closed = await deadServer();
+    const closedUrl = closed.url;
+    await closed.close(); // nothing listens there any more: connection refused
+    try {
+      const mk = async (body: Record<string, unknown>) => (await post<{ id: string }>('/api/alerts/channels', body)).body.id;
+      const hung = await mk({ name: 'hung hook', type: 'webhook', config: { url: dead.url } });
+      const refused = await mk({ name: 'refused hook', type: 'webhook', config: { url: closedUrl } });
+      const mail = await mk({
+        name: 'on-call mail',
+        type: 'smtp',
+        config: { host: '127.0.0.1', port: smtp.port, starttls: 'auto', tls_insecure: true, user: 'alerts', pass: 's3cret', from: 'handlog@example.test', to: ['oncall@example.test'] },
+      });
+      const listed = await api<{ channels: { id: string; config: { pass?: string } }[] }>(svc.http, '/api/alerts/channels');
+      expect(listed.body.channels.find((c) => c.id === mail)?.config.pass).toBe('********');
+      await post('/api/alerts/rules', { name: 'mail rule', filter: { tag: 'MailTag' }, group_wait_ms: 100, channels: [hung, refused, mail] });
+      const sent = Date.now();
+      await sendTcp([line('00907a550001', 'MailTag', 'handset fault', 0)]);
+      const got = await until(async () => smtp.got, (g) => g.length >= 1, 10_000, 10);
+      expect(got).toHaveLength(1);
+      expect(got[0]!.at - sent).toBeLessThan(1500);
+      expect(got[0]!.to).toEqual(['oncall@example.test']);
+      expect(got[0]!.user).toBe('alerts');
+      expect(got[0]!.secure).toBe(true); // upgraded with STARTTLS
+      expect(got[0]!.text).toContain('handset fault');
+      // The refused webhook is retried with backoff (0.5 + 1 + 2 s), then reported.
+      const st = await until(
+        () => api<{ status: { failures: number; last_error: string | null } }>(svc.http, `/api/alerts/channels/${refused}`),
+        (r) => r.body.status.failures >= 1,
+        15_000,
+        100,
+      );
+      expect(st.body.status.last_error).toMatch(/fetch failed|ECONNREFUSED/);
+      expect(metric(await metricsText(svc.http), 'handlog_alert_notifications_total{channel_type="webhook",result="failed"}')).toBeGreaterThanOrEqual(1);
+      expect(metric(await metricsText(svc.http), 'handlog_alert_notifications_total{channel_type="smtp",result="ok"}')).toBeGreaterThanOrEqual(1);
+    } finally {
+      await dead.close();
+      await smtp.close();
+    }
+  }, 30_000);
+
+  it('forwards to a syslog server over UDP, and "send test" reports the result', async () => {
+    const udp = dgram.createSocket('udp4');
+    const got: string[] = [];
+    udp.on('message', (m) => got.push(m.toString('utf8')));
+    await new Promise<void>((r) => udp.bind(0, '127.0.0.1', r));
+    try {
+      const ch = await post<{ id: string }>('/api/alerts/channels', { name: 'siem', type: 'syslog', config: { host: '127.0.0.1', port: udp.address().port, protocol: 'udp' } });
+      const test = await post<{ ok: boolean; error: string | null }>(`/api/alerts/channels/${ch.body.id}/test`, {});
+      expect(test.body).toMatchObject({ ok: true, error: null });
+      await post('/api/alerts/rules', { name: 'forward', filter: { tag: 'FwdTag' }, group_wait_ms: 100, channels: [ch.body.id] });
+      await sendTcp([line('00907a560001', 'FwdTag', 'forward me', 2)]);
+      await until(async () => got, (g) => g.length >= 2, 5000);
+      expect(got[0]).toMatch(/^<133>1 \S+ \S+ handlog - alert \[handlog@32473 kind="test"/);
+      expect(got[1]).toMatch(/^<130>1 /); // local0 + Critical
+      expect(got[1]).toContain('mac="00907a560001" tag="FwdTag" count="1"');
+      expect(got[1]).toContain('forward me');
+    } finally {
+      udp.close();
+    }
+  });
+
+  it('tests a rule against the last 24 h of stored logs', async () => {
+    const r = await post<{ matched: number; filter_count: number; notifications: { kind: string; count: number; mac: string }[]; samples: { tag: string }[] }>(
+      '/api/alerts/rules/test',
+      { name: 'preview', filter: { tag: 'BurstTag' }, group_wait_ms: 1000, cooldown_s: 60 },
+    );
+    expect(r.status).toBe(200);
+    expect(r.body.filter_count).toBe(1000);
+    expect(r.body.matched).toBe(1000);
+    expect(r.body.samples.length).toBe(20);
+    expect(r.body.notifications[0]).toMatchObject({ kind: 'fired', mac: '00907a520001' });
+    expect(r.body.notifications.filter((n) => n.kind !== 'resolved').reduce((s, n) => s + n.count, 0)).toBe(1000);
+  });
+
+  it('rejects invalid rules with a 400 naming the field', async () => {
+    const cases: [unknown, RegExp][] = [
+      [{ name: 'x', filter: { max_severity: 'Loud' } }, /filter\.max_severity/],
+      [{ name: 'x', filter: { tag: 'A' }, condition: { type: 'threshold', count: 0, window_s: 10 } }, /condition\.count/],
+      [{ name: 'x', kind: 'battery_level_below' }, /^value/],
+      [{ filter: { tag: 'A' } }, /^name/],
+      [{ name: 'x', filter: { mac: 'nope' } }, /filter\.mac/],
+      [{ name: 'x', filter: { tag: 'A' }, channels: ['missing'] }, /^channels/],
+    ];
+    for (const [body, re] of cases) {
+      const r = await post<{ error: { code: string; message: string } }>('/api/alerts/rules', body);
+      expect(r.status, JSON.stringify(body)).toBe(400);
+      expect(r.body.error.message).toMatch(re);
+    }
+  });
+
+  it('rules, channels and silences survive a restart; the default rule can be disabled', async () => {
+    const off = await post<{ enabled: boolean }>('/api/alerts/rules/default', { enabled: false }, 'PUT');
+    expect(off.body.enabled).toBe(false);
+    const before = await api<{ rules: { id: string; name: string; enabled: boolean }[] }>(svc.http, '/api/alerts/rules');
+    const channels = await api<{ channels: { id: string }[] }>(svc.http, '/api/alerts/channels');
+    const silences = await api<{ silences: { id: string }[] }>(svc.http, '/api/alerts/silences');
+    const dir = svc.dir;
+    await svc.stop();
+    svc = await startTestService({ data: dir, 'alert-webhook': hook.url });
+    const after = await api<{ rules: { id: string; name: string; enabled: boolean }[] }>(svc.http, '/api/alerts/rules');
+    expect(after.body.rules).toEqual(before.body.rules);
+    expect(after.body.rules.find((r) => r.id === 'default')?.enabled).toBe(false);
+    expect((await api<{ channels: { id: string }[] }>(svc.http, '/api/alerts/channels')).body.channels.map((c) => c.id)).toEqual(channels.body.channels.map((c) => c.id));
+    expect((await api<{ silences: { id: string }[] }>(svc.http, '/api/alerts/silences')).body.silences).toEqual(silences.body.silences);
+    const events = await api<{ events: unknown[] }>(svc.http, '/api/alerts/events?limit=1000');
+    expect(events.body.events.length).toBeGreaterThan(5);
+  });
+});
