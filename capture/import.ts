@@ -19,7 +19,7 @@ import { encodeLogRowLenient } from '../store/encode.js';
 import { newReadStats, readCapture, type ReadStats } from './reader.js';
 import { findSession, newSession, saveSession, sessionsWithFile, type SessionFile, type SessionSummary } from './sessions.js';
 
-export const BATCH_ROWS = 10_000;
+export const BATCH_ROWS = 50_000;
 const PROGRESS_SAVE_MS = 1000;
 const MAX_REASONS = 20;
 
@@ -256,6 +256,9 @@ async function importOne(
     used = 0;
   };
   for await (const messages of readCapture(f.path, stats, opts.maxFrameBytes === undefined ? {} : { maxFrameBytes: opts.maxFrameBytes })) {
+    // A turn of the event loop per chunk read (about 1 MiB): inside `handlog serve` the listeners
+    // keep receiving while an upload is imported.
+    await new Promise((r) => setImmediate(r));
     for (const m of messages) {
       ordinal++;
       session.lines_read++;

@@ -33,6 +33,8 @@ export interface SessionServiceConfig {
 export interface SessionServiceDeps {
   client: ClickHouseClient;
   insertLines(lines: string[], dedupToken: string): Promise<void>;
+  /** Inserts a file of encoded rows (the store's fast path); used when given. */
+  insertFile?(filePath: string, dedupToken: string): Promise<void>;
   logger: Logger;
   metrics: Registry;
   now?: () => number;
@@ -71,7 +73,11 @@ export function createSessionService(cfg: SessionServiceConfig, deps: SessionSer
         const t0 = now();
         const { session: done } = await importFiles(
           { session: session.name, sessionId: session.id, files: [{ path: file, name: filename }], tz: cfg.tz, nowMs: now() },
-          { client: deps.client, insertLines: deps.insertLines },
+          {
+            client: deps.client,
+            insertLines: deps.insertLines,
+            ...(deps.insertFile === undefined ? {} : { insertFile: deps.insertFile, spoolDir: uploadsDir }),
+          },
         );
         imported.inc(undefined, done.stored - session.stored);
         deps.logger.info('session imported', { session: done.name, file: filename, stored: done.stored, unparsed: done.unparsed, ms: now() - t0 });

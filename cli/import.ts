@@ -141,7 +141,12 @@ export async function runImport(argv: string[], io: Io = { stdout: process.stdou
               );
             },
           },
-          { client: store.client, insertLines: (l, t) => store.insertLines(l, t) },
+          {
+            client: store.client,
+            insertLines: (l, t) => store.insertLines(l, t),
+            insertFile: (f, t) => store.insertFile(f, t),
+            spoolDir: path.join(dataDir, 'uploads'),
+          },
         );
         result = out.session;
         reports = out.files;
