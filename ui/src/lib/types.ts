@@ -126,3 +126,111 @@ export interface SessionSummary {
   error: string | null;
   handsets?: { mac: string; count: number; errors: number }[];
 }
+
+// Alerts (GET/POST/PUT/DELETE /api/alerts/…)
+
+export type RuleKind = 'match' | 'battery_level_below' | 'battery_temperature_above' | 'battery_health_in' | 'missed_events_jump';
+
+export interface RuleFilter {
+  severity: number[];
+  max_severity: number | null;
+  tag: string[];
+  tag_contains: string;
+  mac: string[];
+  q: string;
+}
+
+export type RuleCondition = { type: 'every' } | { type: 'threshold'; count: number; window_s: number; per: 'handset' | 'overall' };
+
+export interface AlertRule {
+  id: string;
+  name: string;
+  enabled: boolean;
+  kind: RuleKind;
+  value: number | null;
+  health: string[];
+  filter: RuleFilter;
+  condition: RuleCondition;
+  cooldown_s: number;
+  resolve_after_s: number;
+  group_wait_ms: number;
+  channels: string[];
+  created_at: string;
+  updated_at: string;
+}
+
+export type ChannelType = 'webhook' | 'slack' | 'smtp' | 'syslog';
+
+export interface ChannelStatus {
+  last_ok: string | null;
+  last_error: string | null;
+  last_error_at: string | null;
+  failures: number;
+  sent: number;
+}
+
+export interface AlertChannel {
+  id: string;
+  name: string;
+  enabled: boolean;
+  type: ChannelType;
+  config: Record<string, unknown>;
+  created_at: string;
+  updated_at: string;
+  status?: ChannelStatus;
+}
+
+export interface Silence {
+  id: string;
+  rule_id: string | null;
+  mac: string | null;
+  tag: string | null;
+  starts_at: string;
+  ends_at: string;
+  comment: string;
+  created_at: string;
+  active?: boolean;
+}
+
+export interface ChannelResult {
+  channel_id: string;
+  type: string;
+  ok: boolean;
+  error: string | null;
+  attempts: number;
+  ms: number;
+}
+
+export interface AlertEvent {
+  id: string;
+  incident_id: string;
+  rule_id: string;
+  rule_name: string;
+  mac: string;
+  tag: string;
+  kind: 'fired' | 'update' | 'resolved' | 'test';
+  count: number;
+  total_count: number;
+  first_time: string;
+  last_time: string;
+  fired_at: string;
+  message: string;
+  severity: number | null;
+  severity_name: string | null;
+  silenced: boolean;
+  acknowledged: boolean;
+  acknowledged_at: string | null;
+  channels: ChannelResult[];
+}
+
+export interface RuleTestResult {
+  from: string;
+  to: string;
+  filter_count: number;
+  scanned: number;
+  truncated: boolean;
+  matched: number;
+  notifications: Omit<AlertEvent, 'channels' | 'acknowledged' | 'acknowledged_at' | 'silenced'>[];
+  notifications_total: number;
+  samples: LogRow[];
+}
