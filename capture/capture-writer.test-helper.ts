@@ -202,3 +202,33 @@ export function pcapngFile(interfaces: { linkType: number; tsresol?: number }[],
   parts.push(block(5, Buffer.alloc(12)));
   return Buffer.concat(parts);
 }
+
+/** A UDP datagram cut into IPv4 (or IPv6, by the source address) fragments of `size` bytes (a multiple of 8). */
+export function udpFragments(kind: Link, src: Endpoint, dst: Endpoint, payload: string | Buffer, size: number, id = 0x4242): Buffer[] {
+  const l4 = udp(src, dst, Buffer.from(payload));
+  const v6 = src.ip.includes(':');
+  const frames: Buffer[] = [];
+  for (let off = 0; off < l4.length; off += size) {
+    const part = l4.subarray(off, off + size);
+    const more = off + size < l4.length;
+    if (v6) {
+      const fh = Buffer.alloc(8);
+      fh[0] = 17; // next header: UDP
+      fh.writeUInt16BE(off | (more ? 1 : 0), 2);
+      fh.writeUInt32BE(id, 4);
+      frames.push(link(kind, ip(src.ip, dst.ip, 44, Buffer.concat([fh, part])), true));
+    } else {
+      const h = Buffer.alloc(20);
+      h[0] = 0x45;
+      h.writeUInt16BE(20 + part.length, 2);
+      h.writeUInt16BE(id, 4);
+      h.writeUInt16BE((more ? 0x2000 : 0) | (off / 8), 6);
+      h[8] = 64;
+      h[9] = 17;
+      ipBytes(src.ip).copy(h, 12);
+      ipBytes(dst.ip).copy(h, 16);
+      frames.push(link(kind, Buffer.concat([h, part]), false));
+    }
+  }
+  return frames;
+}

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
-import { LINK_TYPES, pcapFile, pcapngFile, tcpFrame, udpFrame, type Endpoint } from './capture-writer.test-helper.js';
+import { LINK_TYPES, pcapFile, pcapngFile, tcpFrame, udpFragments, udpFrame, type Endpoint } from './capture-writer.test-helper.js';
 import { decodePacket } from './packet.js';
 import { newReadStats, readCapture, type CaptureMessage, type ReadStats } from './reader.js';
 import { parseTarget } from './replay.js';
@@ -71,6 +71,19 @@ describe('pcap', () => {
     expect(msgs.every((m) => m.transport === 'tcp')).toBe(true);
     expect(stats.tcpFlows).toBe(2);
     expect(stats.tcpGaps).toBe(0);
+  });
+
+  it('reassembles a long UDP message sent as IPv4 and IPv6 fragments, in any order', async () => {
+    const long = `${line(3)} ${'y'.repeat(3000)}`;
+    const v4 = udpFragments('ethernet', handset, server, long, 1480);
+    const v6 = udpFragments('ethernet', { ip: '2001:db8::17', port: 40001 }, { ip: '2001:db8::5', port: 514 }, long, 1232, 7);
+    expect(v4.length).toBe(3);
+    const frames = [v4[2], v6[1], v4[0], v6[0], v6[2], v4[1]] as Buffer[];
+    const lost = udpFragments('ethernet', handset, server, long, 1480, 99).slice(0, 2); // last fragment never came
+    const { msgs, stats } = await read('frag.pcap', pcapFile(LINK_TYPES.ethernet, [...frames, ...lost].map((frame, i) => ({ tsMs: T0 + i, frame }))));
+    expect(msgs.map((m) => m.raw)).toEqual([long, long]);
+    expect(msgs.map((m) => m.sourceIp)).toEqual(['2001:db8::17', '172.29.4.17']);
+    expect(stats.skipped).toEqual({ ip_fragment: 1 });
   });
 
   it('skips traffic that is not syslog and counts why', async () => {

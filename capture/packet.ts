@@ -101,28 +101,41 @@ function linkLayer(linkType: number, b: Buffer): { etherType: number; at: number
   }
 }
 
-export function decodePacket(linkType: number, b: Buffer): DecodedPacket {
+/** An IP datagram (or one fragment of it) with its transport-layer bytes. */
+export interface IpDatagram {
+  src: string;
+  dst: string;
+  proto: number;
+  /** Transport header and payload (of this fragment, when `fragment` is set). */
+  l4: Buffer;
+  fragment: { id: string; offset: number; more: boolean } | null;
+}
+
+export function decodeIp(linkType: number, b: Buffer): IpDatagram | { proto: 'skip'; reason: SkipReason } {
   const link = linkLayer(linkType, b);
-  if ('proto' in link) return link;
+  if ('proto' in link) return link as { proto: 'skip'; reason: SkipReason };
   let { at } = link;
   let proto: number;
   let src: string;
   let dst: string;
   let end: number;
+  let fragment: IpDatagram['fragment'] = null;
   if (link.etherType === 0x0800) {
-    if (b.length < at + 20) return skip('truncated');
+    if (b.length < at + 20) return { proto: 'skip', reason: 'truncated' };
     const ihl = ((b[at] as number) & 0x0f) * 4;
     const total = b.readUInt16BE(at + 2);
     const frag = b.readUInt16BE(at + 6);
-    if ((frag & 0x2000) !== 0 || (frag & 0x1fff) !== 0) return skip('ip_fragment');
     proto = b[at + 9] as number;
     src = ipv4(b, at + 12);
     dst = ipv4(b, at + 16);
+    if ((frag & 0x2000) !== 0 || (frag & 0x1fff) !== 0) {
+      fragment = { id: `4|${src}|${dst}|${proto}|${b.readUInt16BE(at + 4)}`, offset: (frag & 0x1fff) * 8, more: (frag & 0x2000) !== 0 };
+    }
     // TSO captures write total length 0; fall back to the captured size.
     end = total === 0 ? b.length : Math.min(b.length, at + total);
     at += ihl;
   } else if (link.etherType === 0x86dd) {
-    if (b.length < at + 40) return skip('truncated');
+    if (b.length < at + 40) return { proto: 'skip', reason: 'truncated' };
     const payloadLen = b.readUInt16BE(at + 4);
     proto = b[at + 6] as number;
     src = ipv6(b, at + 8);
@@ -131,42 +144,111 @@ export function decodePacket(linkType: number, b: Buffer): DecodedPacket {
     at += 40;
     for (let hops = 0; hops < 8; hops++) {
       if (proto === 0 || proto === 43 || proto === 60) {
-        if (b.length < at + 2) return skip('truncated');
+        if (b.length < at + 2) return { proto: 'skip', reason: 'truncated' };
         proto = b[at] as number;
         at += ((b[at + 1] as number) + 1) * 8;
       } else if (proto === 44) {
-        if (b.length < at + 8) return skip('truncated');
+        if (b.length < at + 8) return { proto: 'skip', reason: 'truncated' };
         const off = b.readUInt16BE(at + 2);
-        if ((off & 0xfff8) !== 0 || (off & 1) !== 0) return skip('ip_fragment');
         proto = b[at] as number;
+        if ((off & 0xfff8) !== 0 || (off & 1) !== 0) {
+          fragment = { id: `6|${src}|${dst}|${b.readUInt32BE(at + 4)}`, offset: off & 0xfff8, more: (off & 1) !== 0 };
+        }
         at += 8;
       } else break;
     }
-  } else return skip('not_ip');
+  } else return { proto: 'skip', reason: 'not_ip' };
+  if (end < at) return { proto: 'skip', reason: 'truncated' };
+  return { src, dst, proto, l4: b.subarray(at, end), fragment };
+}
 
-  if (proto === 17) {
-    if (end < at + 8) return skip('truncated');
-    const len = b.readUInt16BE(at + 4);
-    const stop = len >= 8 ? Math.min(end, at + len) : end;
-    return { proto: 'udp', src, dst, sport: b.readUInt16BE(at), dport: b.readUInt16BE(at + 2), payload: b.subarray(at + 8, stop) };
+/** UDP or TCP of a whole (unfragmented or reassembled) datagram. */
+export function decodeTransport(ip: IpDatagram): DecodedPacket {
+  const { l4, src, dst } = ip;
+  if (ip.proto === 17) {
+    if (l4.length < 8) return skip('truncated');
+    const len = l4.readUInt16BE(4);
+    const stop = len >= 8 ? Math.min(l4.length, len) : l4.length;
+    return { proto: 'udp', src, dst, sport: l4.readUInt16BE(0), dport: l4.readUInt16BE(2), payload: l4.subarray(8, stop) };
   }
-  if (proto === 6) {
-    if (end < at + 20) return skip('truncated');
-    const off = ((b[at + 12] as number) >> 4) * 4;
-    const flags = b[at + 13] as number;
-    if (end < at + off) return skip('truncated');
+  if (ip.proto === 6) {
+    if (l4.length < 20) return skip('truncated');
+    const off = ((l4[12] as number) >> 4) * 4;
+    const flags = l4[13] as number;
+    if (l4.length < off) return skip('truncated');
     return {
       proto: 'tcp',
       src,
       dst,
-      sport: b.readUInt16BE(at),
-      dport: b.readUInt16BE(at + 2),
-      seq: b.readUInt32BE(at + 4),
+      sport: l4.readUInt16BE(0),
+      dport: l4.readUInt16BE(2),
+      seq: l4.readUInt32BE(4),
       fin: (flags & 0x01) !== 0,
       syn: (flags & 0x02) !== 0,
       rst: (flags & 0x04) !== 0,
-      payload: b.subarray(at + off, end),
+      payload: l4.subarray(off),
     };
   }
   return skip('not_udp_tcp');
+}
+
+/** One packet, fragments not reassembled (they are reported as `ip_fragment`). */
+export function decodePacket(linkType: number, b: Buffer): DecodedPacket {
+  const ip = decodeIp(linkType, b);
+  if ('reason' in ip) return ip;
+  if (ip.fragment !== null) return skip('ip_fragment');
+  return decodeTransport(ip);
+}
+
+const MAX_PENDING_DATAGRAMS = 1024;
+const MAX_DATAGRAM_BYTES = 65_535;
+
+/**
+ * IPv4 / IPv6 fragment reassembly (RFC 791 / RFC 8200): fragments are kept by datagram until the last
+ * one and every byte before it have arrived. Bounded: at most MAX_PENDING_DATAGRAMS incomplete ones;
+ * the oldest is given up (and counted) to make room.
+ */
+export class Defragmenter {
+  incomplete = 0;
+  private readonly pending = new Map<string, { parts: { offset: number; bytes: Buffer }[]; total: number | null }>();
+
+  push(ip: IpDatagram): IpDatagram | null {
+    const f = ip.fragment;
+    if (f === null) return ip;
+    let d = this.pending.get(f.id);
+    if (d === undefined) {
+      if (this.pending.size >= MAX_PENDING_DATAGRAMS) {
+        const oldest = this.pending.keys().next().value as string;
+        this.pending.delete(oldest);
+        this.incomplete++;
+      }
+      d = { parts: [], total: null };
+      this.pending.set(f.id, d);
+    }
+    if (f.offset + ip.l4.length > MAX_DATAGRAM_BYTES) {
+      this.pending.delete(f.id);
+      this.incomplete++;
+      return null;
+    }
+    d.parts.push({ offset: f.offset, bytes: Buffer.from(ip.l4) });
+    if (!f.more) d.total = f.offset + ip.l4.length;
+    if (d.total === null) return null;
+    d.parts.sort((a, b) => a.offset - b.offset);
+    let have = 0;
+    for (const p of d.parts) {
+      if (p.offset > have) return null;
+      have = Math.max(have, p.offset + p.bytes.length);
+    }
+    if (have < d.total) return null;
+    const whole = Buffer.alloc(d.total);
+    for (const p of d.parts) p.bytes.copy(whole, p.offset, 0, Math.min(p.bytes.length, d.total - p.offset));
+    this.pending.delete(f.id);
+    return { src: ip.src, dst: ip.dst, proto: ip.proto, l4: whole, fragment: null };
+  }
+
+  /** End of capture: datagrams still missing fragments. */
+  end(): void {
+    this.incomplete += this.pending.size;
+    this.pending.clear();
+  }
 }

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import { createGunzip } from 'node:zlib';
 import { HandlogError } from '../core/errors.js';
 import { CaptureDecoder, sniffCapture } from './pcap.js';
-import { decodePacket, type SkipReason } from './packet.js';
+import { decodeIp, decodeTransport, Defragmenter, type SkipReason } from './packet.js';
 import { looksLikeSyslog, TcpReassembler } from './tcp-stream.js';
 
 export type CaptureMessageTransport = 'udp' | 'tcp' | 'file';
@@ -73,6 +73,7 @@ export async function* readCapture(path: string, stats: ReadStats, opts: ReadOpt
   let out: CaptureMessage[] = [];
   let decoder: CaptureDecoder | null = null;
   let tcp: TcpReassembler | null = null;
+  let defragmenter: Defragmenter | null = null;
   let carry: Buffer | null = null;
   const skipped = (r: SkipReason | 'not_syslog') => {
     stats.skipped[r] = (stats.skipped[r] ?? 0) + 1;
@@ -129,9 +130,15 @@ export async function* readCapture(path: string, stats: ReadStats, opts: ReadOpt
             emit({ raw: m.data.toString('utf8'), tsMs: m.tsMs, sourceIp: m.src, transport: 'tcp', truncated: m.truncated });
           }, maxFrameBytes);
           const reasm = tcp;
+          const defrag = new Defragmenter();
+          defragmenter = defrag;
           decoder = new CaptureDecoder((p) => {
             stats.packets++;
-            const d = decodePacket(p.linkType, p.data);
+            const ip = decodeIp(p.linkType, p.data);
+            if ('reason' in ip) return skipped(ip.reason);
+            const whole = defrag.push(ip);
+            if (whole === null) return;
+            const d = decodeTransport(whole);
             if (d.proto === 'skip') return skipped(d.reason);
             if (d.proto === 'udp') {
               if (d.payload.length === 0) return;
@@ -163,6 +170,8 @@ export async function* readCapture(path: string, stats: ReadStats, opts: ReadOpt
   if (decoder !== null) {
     decoder.end();
     tcp?.end();
+    defragmenter?.end();
+    if ((defragmenter?.incomplete ?? 0) > 0) stats.skipped.ip_fragment = defragmenter?.incomplete ?? 0;
     stats.tcpFlows = tcp?.flows ?? 0;
     stats.tcpGaps = tcp?.gaps ?? 0;
     stats.error ??= decoder.error === 'empty capture' ? null : decoder.error;
