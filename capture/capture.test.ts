@@ -160,3 +160,21 @@ describe('packet decoding and replay targets', () => {
     expect(() => parseTarget('tcp://x:70000')).toThrow();
   });
 });
+
+describe('damaged input', () => {
+  it('keeps the lines of a truncated .gz and says why it stopped', async () => {
+    const text = Array.from({ length: 2000 }, (_, i) => line(i % 60)).join('\n') + '\n';
+    const gz = gzipSync(text);
+    const { msgs, stats } = await read('cut.log.gz', gz.subarray(0, Math.floor(gz.length * 0.6)));
+    expect(stats.error).toMatch(/unexpected end of file/i);
+    expect(msgs.length).toBeGreaterThan(100);
+    expect(msgs.length).toBeLessThan(2000);
+    expect(msgs.every((m) => m.raw.startsWith('<134>') || m.raw.startsWith('<'))).toBe(true);
+  });
+
+  it('reads a file that is not a capture as text, even binary junk, without throwing', async () => {
+    const { msgs, stats } = await read('junk.bin', Buffer.from([0, 1, 2, 10, 255, 254, 10, 65, 66]));
+    expect(stats.kind).toBe('text');
+    expect(msgs.map((m) => m.raw)).toEqual(['\u0000\u0001\u0002', '\ufffd\ufffd', 'AB']);
+  });
+});

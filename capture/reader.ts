@@ -65,9 +65,12 @@ export async function* readCapture(path: string, stats: ReadStats, opts: ReadOpt
   await fd.close();
   stats.gzip = headLen >= 2 && head[0] === 0x1f && head[1] === 0x8b;
   const file = fs.createReadStream(path, { highWaterMark: 1024 * 1024 });
-  file.on('data', (c: string | Buffer) => {
-    stats.bytesRead += c.length;
-  });
+  // Progress counts file bytes: the compressed ones when the file is gzipped (the pipe reads them).
+  if (stats.gzip) {
+    file.on('data', (c: string | Buffer) => {
+      stats.bytesRead += c.length;
+    });
+  }
   const source: AsyncIterable<Buffer> = stats.gzip ? file.pipe(createGunzip()) : file;
 
   let out: CaptureMessage[] = [];
@@ -122,6 +125,7 @@ export async function* readCapture(path: string, stats: ReadStats, opts: ReadOpt
 
   try {
     for await (const chunk of source) {
+      if (!stats.gzip) stats.bytesRead += chunk.length;
       if (stats.kind === null) {
         const kind = sniffCapture(chunk);
         stats.kind = kind ?? 'text';
@@ -166,6 +170,8 @@ export async function* readCapture(path: string, stats: ReadStats, opts: ReadOpt
   } catch (e: unknown) {
     // A corrupt .gz or a read error: keep what was read, say why it stopped.
     stats.error = e instanceof Error ? e.message : String(e);
+  } finally {
+    file.destroy();
   }
   if (decoder !== null) {
     decoder.end();
