@@ -15,7 +15,7 @@ import { silentLogger } from '../core/logger.js';
 import { classifyStoreError, isRefusal, openStore, parseClickhouseUrl, type Store } from './client.js';
 import { getDevice, listDevices } from './devices.js';
 import { countLogs, getLog, messageSearchMode, searchLogs, type LogFilters } from './queries.js';
-import { runMigrations } from './schema.js';
+import { MIGRATIONS, runMigrations } from './schema.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'handlog-store-'));
 let store: Store;
@@ -131,17 +131,13 @@ describe('schema and migrations', () => {
     const versions = async (): Promise<{ version: number; n: number }[]> =>
       rows('SELECT version, toUInt32(count()) AS n FROM schema_migrations GROUP BY version ORDER BY version');
     expect(await versions()).toEqual([
-      { version: 1, n: 1 },
-      { version: 2, n: 1 },
-      { version: 3, n: 1 },
+      ...MIGRATIONS.map((m) => ({ version: m.version, n: 1 })),
     ]);
     await store.migrate(); // idempotent within a process
     await store.close();
     store = await openStore({ dataDir: dir, retentionDays: 30 });
     expect(await versions()).toEqual([
-      { version: 1, n: 1 },
-      { version: 2, n: 1 },
-      { version: 3, n: 1 },
+      ...MIGRATIONS.map((m) => ({ version: m.version, n: 1 })),
     ]);
     const create = async (t: string): Promise<string> =>
       (await rows<{ statement: string }>(`SHOW CREATE TABLE ${t}`))[0]?.statement ?? '';
