@@ -8,6 +8,7 @@ import path from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ClickHouseClient } from '@clickhouse/client';
+import type { RowFileFormat } from '../store/client.js';
 import { HandlogError, errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Registry } from '../core/metrics.js';
@@ -34,7 +35,7 @@ export interface SessionServiceDeps {
   client: ClickHouseClient;
   insertLines(lines: string[], dedupToken: string): Promise<void>;
   /** Inserts a file of encoded rows (the store's fast path); used when given. */
-  insertFile?(filePath: string, dedupToken: string): Promise<void>;
+  insertFile?(filePath: string, dedupToken: string, format?: RowFileFormat): Promise<void>;
   logger: Logger;
   metrics: Registry;
   now?: () => number;

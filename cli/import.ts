@@ -144,7 +144,7 @@ export async function runImport(argv: string[], io: Io = { stdout: process.stdou
           {
             client: store.client,
             insertLines: (l, t) => store.insertLines(l, t),
-            insertFile: (f, t) => store.insertFile(f, t),
+            insertFile: (f, t, fmt) => store.insertFile(f, t, fmt),
             spoolDir: path.join(dataDir, 'uploads'),
           },
         );

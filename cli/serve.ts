@@ -168,7 +168,7 @@ export async function startService(
     if (uiDir === null) logger.warn('web UI not built (ui/dist missing): run `npm run build`; serving the API only', {});
     const sessions = createSessionService(
       { dataDir: config.dataDir, tz: config.tz, maxUploadBytes: config.maxUploadMb * 1024 * 1024 },
-      { client: store.client, insertLines: (lines, token) => store.insertLines(lines, token), insertFile: (f, token) => store.insertFile(f, token), logger, metrics },
+      { client: store.client, insertLines: (lines, token) => store.insertLines(lines, token), insertFile: (f, token, fmt) => store.insertFile(f, token, fmt), logger, metrics },
     );
     cleanups.unshift(() => sessions.idle());
     const app = createApp({ store, metrics, logger, health, pipeline, apiTokens: config.apiTokens, uiDir, sessions, alerts });

@@ -5,8 +5,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { StoredRecord } from '../core/record.js';
 import { parseLine } from '../parsers/detect.js';
-import { encodeLogRow } from './encode.js';
-import { toLogRow } from './schema.js';
+import { encodeLogRow, encodeLogRowTsv, tsvEscape, tsvValue } from './encode.js';
+import { LOG_COLUMNS, toLogRow } from './schema.js';
 
 function stored(rec: ReturnType<typeof parseLine>, raw: string): StoredRecord {
   return { ...rec, id: randomUUID(), time: rec.device_time ?? rec.syslog_time ?? '2026-03-10T12:00:00.000Z', received_at: '2026-03-10T12:00:00.123Z', source_ip: '10.0.0.1', transport: 'tcp', session: '', raw };
@@ -77,6 +77,48 @@ describe('encodeLogRow', () => {
           expect(fastOrError(rec)).toEqual(slowOrError(rec));
         },
       ),
+      { numRuns: 2000 },
+    );
+  });
+});
+
+function tsvOrError(encode: () => string): unknown {
+  try {
+    return encode();
+  } catch (e: unknown) {
+    return { error: e instanceof Error ? e.message : String(e) };
+  }
+}
+
+describe('encodeLogRowTsv', () => {
+  const slow = (rec: StoredRecord) => () => {
+    const row = toLogRow(rec, 0);
+    return LOG_COLUMNS.map((c) => tsvValue(row[c])).join('\t');
+  };
+  it('escapes what TabSeparated needs escaped, and nothing else', () => {
+    expect(tsvEscape('plain | text é')).toBe('plain | text é');
+    expect(tsvEscape('a\tb\nc\\d\re\u0000f')).toBe('a\\tb\\nc\\\\d\\re\\0f');
+  });
+  it('equals the checked row on every fixture line and on random records', () => {
+    const dir = join(import.meta.dirname, '..', 'parsers', 'fixtures');
+    for (const f of readdirSync(dir).filter((x) => x.endsWith('.log'))) {
+      for (const line of readFileSync(join(dir, f), 'utf8').split('\n')) {
+        const rec = stored(parseLine(line, { receivedAtMs: Date.parse('2026-03-10T12:00:00Z'), tz: 'UTC' }), line);
+        const fast = encodeLogRowTsv(rec);
+        expect(fast, line).toBe(slow(rec)());
+        expect(fast.split('\t')).toHaveLength(LOG_COLUMNS.length);
+      }
+    }
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary' }), fc.option(fc.double()), fc.option(fc.integer({ min: -1, max: 300 })), (msg, temp, sev) => {
+        const rec = stored(parseLine('<13>1 - - - - - - x', { receivedAtMs: 0, tz: 'UTC' }), msg);
+        rec.message = msg;
+        rec.severity = sev;
+        if (temp !== null) rec.battery = { temperature_c: temp };
+        const fast = tsvOrError(() => encodeLogRowTsv(rec));
+        expect(fast).toEqual(tsvOrError(slow(rec)));
+        if (typeof fast === 'string') expect(fast.split('\t')).toHaveLength(LOG_COLUMNS.length);
+      }),
       { numRuns: 2000 },
     );
   });

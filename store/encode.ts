@@ -5,7 +5,7 @@
 // of range) takes toLogRow's checked path, which names the problem.
 
 import type { StoredRecord } from '../core/record.js';
-import { toLogRow } from './schema.js';
+import { LOG_COLUMNS, toLogRow } from './schema.js';
 
 /** `2026-03-10T11:59:58.123Z` (what the parsers emit) → `2026-03-10 11:59:58.123`, or null. */
 function canonicalTime(v: string): string | null {
@@ -113,9 +113,9 @@ function slow(): never {
  * 2400, say) the offending times are dropped, `time` falls back to the receive time and parse_error
  * says so. Returns null (with the reason) only when even that row cannot be encoded.
  */
-export function encodeLogRowLenient(row: StoredRecord): { line: string } | { line: null; error: string } {
+export function encodeLogRowLenient(row: StoredRecord, encode: (row: StoredRecord) => string = encodeLogRow): { line: string } | { line: null; error: string } {
   try {
-    return { line: encodeLogRow(row) };
+    return { line: encode(row) };
   } catch (e: unknown) {
     const why = e instanceof Error ? e.message : String(e);
     row.device_time = null;
@@ -124,9 +124,112 @@ export function encodeLogRowLenient(row: StoredRecord): { line: string } | { lin
     const note = `value not storable, times dropped (${why})`;
     row.parse_error = row.parse_error === undefined ? note : `${row.parse_error}; ${note}`;
     try {
-      return { line: encodeLogRow(row) };
+      return { line: encode(row) };
     } catch (e2: unknown) {
       return { line: null, error: e2 instanceof Error ? e2.message : String(e2) };
     }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// TabSeparated: the same row for bulk loads (capture import). The engine parses TSV two to three
+// times faster than JSONEachRow (measured on chdb 26.7: ~100k vs ~270k rows/s into a Null table for
+// 31-column rows), which was the limit of an import. Columns in LOG_COLUMNS order; NULL is \N.
+
+/** TSV escaping (ClickHouse TabSeparated): backslash, tab, LF, CR and NUL. */
+export function tsvEscape(v: string): string {
+  let i = 0;
+  for (; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c === 92 || c === 9 || c === 10 || c === 13 || c === 0) break;
+  }
+  if (i === v.length) return v;
+  let out = v.slice(0, i);
+  for (; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c === 92) out += '\\\\';
+    else if (c === 9) out += '\\t';
+    else if (c === 10) out += '\\n';
+    else if (c === 13) out += '\\r';
+    else if (c === 0) out += '\\0';
+    else out += v[i];
+  }
+  return out;
+}
+
+function tsvTime(v: string | null | undefined, nullable: boolean): string {
+  if (v === null || v === undefined) {
+    if (nullable) return '\\N';
+    throw SLOW;
+  }
+  const t = typeof v === 'string' ? canonicalTime(v) : null;
+  if (t === null) throw SLOW;
+  return t;
+}
+
+function tsvInt(v: number | null | undefined, min: number, max: number): string {
+  if (v === null || v === undefined) return '\\N';
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw SLOW;
+  return String(v);
+}
+
+function tsvReal(v: number | null | undefined): string {
+  if (v === null || v === undefined) return '\\N';
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw SLOW;
+  return String(v);
+}
+
+const tsvStr = (v: string | null | undefined): string => (typeof v === 'string' ? tsvEscape(v) : '');
+
+export function tsvValue(v: string | number | boolean | null): string {
+  if (v === null) return '\\N';
+  if (typeof v === 'string') return tsvEscape(v);
+  return String(v);
+}
+
+/** One `logs` row as a TabSeparated line (no line end), columns in LOG_COLUMNS order. */
+export function encodeLogRowTsv(rec: StoredRecord): string {
+  try {
+    if (!isUuid(rec.id)) throw SLOW;
+    const b = rec.battery;
+    const sevName = rec.severity_name;
+    const tech = b?.technology;
+    return (
+      rec.id + '\t' +
+      tsvTime(rec.time, false) + '\t' +
+      tsvTime(rec.received_at, false) + '\t' +
+      tsvTime(rec.syslog_time, true) + '\t' +
+      tsvTime(rec.device_time, true) + '\t' +
+      tsvStr(rec.format) + '\t' +
+      tsvStr(rec.transport) + '\t' +
+      tsvStr(rec.source_ip) + '\t' +
+      tsvStr(rec.session) + '\t' +
+      tsvInt(rec.facility, 0, 255) + '\t' +
+      tsvInt(rec.severity, 0, 255) + '\t' +
+      (typeof sevName === 'string' ? tsvEscape(sevName) : sevName == null ? '\\N' : slow()) + '\t' +
+      tsvStr(rec.host) + '\t' +
+      tsvStr(rec.tag) + '\t' +
+      tsvInt(rec.pid, 0, 4_294_967_295) + '\t' +
+      tsvInt(rec.tid, 0, 4_294_967_295) + '\t' +
+      tsvStr(rec.mac) + '\t' +
+      tsvInt(rec.uptime_ms, Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER) + '\t' +
+      tsvInt(rec.missed_events, 0, 4_294_967_295) + '\t' +
+      tsvStr(rec.message) + '\t' +
+      tsvReal(b?.level_pct) + '\t' +
+      tsvInt(b?.voltage_mv, -2_147_483_648, 2_147_483_647) + '\t' +
+      tsvReal(b?.temperature_c) + '\t' +
+      tsvInt(b?.status, 0, 255) + '\t' +
+      tsvInt(b?.health, 0, 255) + '\t' +
+      (typeof b?.present === 'boolean' ? String(b.present) : '\\N') + '\t' +
+      tsvInt(b?.plugged, 0, 255) + '\t' +
+      (tech == null ? '\\N' : typeof tech === 'string' ? tsvEscape(tech) : slow()) + '\t' +
+      (rec.event === undefined ? '' : tsvEscape(JSON.stringify(rec.event))) + '\t' +
+      tsvStr(rec.parse_error) + '\t' +
+      tsvStr(rec.raw)
+    );
+  } catch (e: unknown) {
+    if (e !== SLOW) throw e;
+    const row = toLogRow(rec, 0);
+    return LOG_COLUMNS.map((c) => tsvValue(row[c])).join('\t');
   }
 }

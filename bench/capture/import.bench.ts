@@ -92,9 +92,9 @@ async function main(): Promise<void> {
           {
             client: store.client,
             insertLines: (l, tok) => store.insertLines(l, tok),
-            insertFile: async (f, tok) => {
+            insertFile: async (f, tok, fmt) => {
               const t1 = performance.now();
-              await store.insertFile(f, tok);
+              await store.insertFile(f, tok, fmt);
               insertMs += performance.now() - t1;
             },
             spoolDir: path.join(dir, 'spool'),
