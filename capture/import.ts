@@ -197,6 +197,8 @@ async function importOne(
     return report;
   }
   const anchorMs = opts.anchorMs ?? (await fs.promises.stat(f.path)).mtimeMs;
+  const anchorIso = toIso(Math.round(anchorMs)) ?? importedAtIso;
+  const anchorCtx = { receivedAtMs: anchorMs, tz: opts.tz };
   // An import of this file that was cut short left its entry without a format: continue it.
   let entry: SessionFile | undefined = session.files.find((x) => x.hash === hash);
   if (entry === undefined) {
@@ -268,8 +270,9 @@ async function importOne(
       ordinal++;
       session.lines_read++;
       const at = m.tsMs ?? anchorMs;
-      const atIso = toIso(Math.round(at)) ?? importedAtIso;
-      const rec = parseLine(m.raw, { receivedAtMs: at, tz: opts.tz });
+      // Lines of a text file share one anchor: its ISO form is computed once.
+      const atIso = m.tsMs === null ? anchorIso : (toIso(Math.round(at)) ?? importedAtIso);
+      const rec = parseLine(m.raw, m.tsMs === null ? anchorCtx : { receivedAtMs: at, tz: opts.tz });
       if (m.truncated) {
         const note = 'message cut at the maximum frame size';
         rec.parse_error = rec.parse_error === undefined ? note : `${note}; ${rec.parse_error}`;
