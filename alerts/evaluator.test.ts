@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { StoredRecord } from '../core/record.js';
-import { Evaluator, MAX_GROUPS_PER_RULE, type AlertNotice } from './evaluator.js';
-import { validateRule, type AlertRule } from './rules.js';
+import { Evaluator, MAX_GROUPS_PER_RULE, MAX_LOG_IDS, type AlertNotice } from './evaluator.js';
+import { compileRule, validateRule, type AlertRule } from './rules.js';
+import { handsetLine, rng } from '../bench/corpus.js';
+import { parseLine } from '../parsers/detect.js';
 
 const T0 = Date.UTC(2026, 0, 5, 10, 0, 0);
 let seq = 0;
@@ -35,7 +37,7 @@ describe('grouping, cooldown and resolve (fake clock)', () => {
     expect(out).toHaveLength(0);
     ev.tick(T0 + 500);
     expect(out.map((n) => [n.kind, n.count, n.total_count])).toEqual([['fired', 1000, 1000]]);
-    expect(out[0]?.log_ids).toHaveLength(1000);
+    expect(out[0]?.log_ids).toHaveLength(MAX_LOG_IDS);
     ev.tick(T0 + 299 + 29_999);
     expect(out).toHaveLength(1);
     ev.tick(T0 + 299 + 30_000);
@@ -157,6 +159,36 @@ describe('grouping, cooldown and resolve (fake clock)', () => {
     ev.process(row({ mac: 'ffffffffffff' }), T0 + 400_000);
     ev.tick(T0 + 400_100);
     expect(out.at(-1)).toMatchObject({ kind: 'fired', mac: 'ffffffffffff' });
+  });
+
+  it('the tag index and severity range decide exactly as the full filter does', () => {
+    const r = rng(7);
+    const t0 = Date.UTC(2026, 0, 5);
+    const rows = Array.from({ length: 5000 }, (_, i) => {
+      const rec = parseLine(handsetLine(r, 50, t0 + i).line, { receivedAtMs: t0, tz: 'UTC' }) as StoredRecord;
+      rec.id = `id${i}`;
+      return rec;
+    });
+    const rules = [
+      rule({ name: 'a', filter: { max_severity: 3 } }),
+      rule({ name: 'b', filter: { severity: '3,4' } }),
+      rule({ name: 'c', filter: { severity: '0,4' } }),
+      rule({ name: 'd', filter: { tag: 'SipService|wpa_supplicant', max_severity: 6 } }),
+      rule({ name: 'e', filter: { tag: 'wpa_supplicant', q: 'handshake' } }),
+      rule({ name: 'f', filter: { tag_contains: 'SERVICE', severity: [6] } }),
+      rule({ name: 'g', kind: 'battery_level_below', value: 30, filter: {} }),
+      rule({ name: 'h', kind: 'battery_health_in', filter: { tag: 'battery_status' } }),
+    ].map((x) => ({ ...x, group_wait_ms: 0, cooldown_s: 1, resolve_after_s: 1 }));
+    const { ev, out } = setup(rules);
+    for (const row of rows) ev.process(row, T0);
+    ev.tick(T0 + 10_000);
+    for (const x of rules) {
+      const test = compileRule(x);
+      const want = rows.filter((row) => test(row, null)).length;
+      const got = out.filter((n) => n.rule.id === x.id && n.kind === 'resolved').reduce((s, n) => s + n.total_count, 0);
+      expect(got, x.name).toBe(want);
+      expect(want, x.name).toBeGreaterThan(0);
+    }
   });
 
   it('drops the groups of a rule that is disabled or removed', () => {

@@ -45,11 +45,14 @@ export interface AlertNotice {
   severity: number | null;
 }
 
-export const MAX_LOG_IDS = 1000;
+/** Log ids kept per notice (the first ones of what it reports). */
+export const MAX_LOG_IDS = 100;
 /** Open groups of one rule; further matches of new groups fold into its overflow group. */
 export const MAX_GROUPS_PER_RULE = 100;
 /** Open groups and threshold windows kept at most; beyond, new ones are skipped and counted. */
 export const MAX_GROUPS = 50_000;
+/** Consumed window entries kept before the front of a window is cut off. */
+const WINDOW_SLACK = 32;
 /** How often threshold windows that went quiet are dropped. */
 const WINDOW_SWEEP_MS = 10_000;
 /** The mac and tag of a rule's overflow group. */
@@ -76,8 +79,8 @@ interface Group {
 
 /**
  * Match times (and ids) of a threshold window, oldest first, at most `count` of them from `head`
- * on; the consumed front is cut off only now and then, so a large count costs no per-match
- * shifting. Ids before `reported` were already counted in a notice.
+ * on; the consumed front is cut off every WINDOW_SLACK matches, not at each one. Ids before
+ * `reported` were already counted in a notice.
  */
 interface Window {
   times: number[];
@@ -89,8 +92,10 @@ interface Window {
 /** A rule with its compiled test and its state; groups are keyed mac → tag (no key strings per row). */
 interface RuleState {
   rule: AlertRule;
-  test: RuleTest;
-  /** Cheap checks done inline before the compiled test: the worst severity the filter can pass... */
+  /** null when the inline checks and the tag index already decide (no call per row). */
+  test: RuleTest | null;
+  /** Cheap checks done inline before the compiled test: the severity range the filter passes... */
+  minSeverity: number;
   maxSeverity: number;
   /** ...whether the kind reads the battery or a missed_events jump. */
   needsBattery: boolean;
@@ -138,9 +143,15 @@ export class Evaluator {
         const keepWindows = prev !== undefined && JSON.stringify(prev.rule.condition) === JSON.stringify(rule.condition);
         const f = rule.filter;
         const sevs = f.severity.length > 0 ? Math.max(...f.severity) : 255;
+        const minSev = f.severity.length > 0 ? Math.min(...f.severity) : 0;
+        // A severity set without gaps is a range; with the tag list decided by the index, a filter
+        // of only those needs no per-row call.
+        const range = f.severity.length === 0 || f.severity.length === sevs - minSev + 1;
+        const covered = range && f.mac.length === 0 && f.tag_contains === '' && f.q === '';
         return {
           rule,
-          test: compileRule(rule),
+          test: covered && rule.kind === 'match' ? null : compileRule(rule, covered),
+          minSeverity: minSev,
           maxSeverity: f.max_severity === null ? sevs : Math.min(sevs, f.max_severity),
           needsBattery: rule.kind.startsWith('battery_'),
           needsMissed: rule.kind === 'missed_events_jump',
@@ -175,7 +186,7 @@ export class Evaluator {
         const oldest = this.missed.keys().next();
         if (oldest.done !== true) this.missed.delete(oldest.value);
       }
-      this.missed.set(mac, row.missed_events);
+      if (prevMissed !== row.missed_events) this.missed.set(mac, row.missed_events);
     }
     this.evaluate(this.anyTag, row, mac, prevMissed, nowMs);
     const tagged = row.tag === null ? undefined : this.byTag.get(row.tag);
@@ -185,8 +196,8 @@ export class Evaluator {
   private evaluate(states: readonly RuleState[], row: StoredRecord, mac: string, prevMissed: number | null, nowMs: number): void {
     const sev = row.severity ?? 255;
     for (const st of states) {
-      if (sev > st.maxSeverity || (st.needsBattery && row.battery === undefined) || (st.needsMissed && prevMissed === null)) continue;
-      if (!st.test(row, prevMissed)) continue;
+      if (sev > st.maxSeverity || sev < st.minSeverity || (st.needsBattery && row.battery === undefined) || (st.needsMissed && prevMissed === null)) continue;
+      if (st.test !== null && !st.test(row, prevMissed)) continue;
       const cond = st.rule.condition;
       if (cond.type === 'every') {
         this.add(st, mac, row.tag ?? '', 1, row.id, row, nowMs);
@@ -207,7 +218,9 @@ export class Evaluator {
       const since = nowMs - cond.window_s * 1000;
       const end = w.times.length;
       while (w.head < end && ((w.times[w.head] as number) <= since || end - w.head > cond.count)) w.head++;
-      if (w.head > 1024 && w.head * 2 > end) {
+      // Cut the consumed front every WINDOW_SLACK matches: thousands of per-handset windows must not
+      // keep old ids alive (they would be promoted and cost full garbage collections).
+      if (w.head >= WINDOW_SLACK) {
         w.times.splice(0, w.head);
         w.ids.splice(0, w.head);
         w.reported = Math.max(0, w.reported - w.head);

@@ -1,5 +1,5 @@
-// Fired alerts in ClickHouse (tables in ./schema.ts): write a notice, rewrite it with its channel
-// results, list with filters, acknowledge an incident, count what is unacknowledged. Values reach
+// Fired alerts in ClickHouse (tables in ./schema.ts): write notices and channel outcomes, list with
+// filters, acknowledge an incident, count what is unacknowledged. Values reach
 // SQL only as query parameters.
 
 import type { ClickHouseClient } from '@clickhouse/client';
@@ -22,7 +22,7 @@ export interface EventQuery {
   limit: number;
 }
 
-function toRow(e: AlertEvent, version: number): Record<string, unknown> {
+function toRow(e: AlertEvent): Record<string, unknown> {
   return {
     id: e.id,
     incident_id: e.incident_id,
@@ -41,28 +41,34 @@ function toRow(e: AlertEvent, version: number): Record<string, unknown> {
     message: e.message,
     severity: e.severity,
     silenced: e.silenced ? 1 : 0,
-    channels: JSON.stringify(e.channels),
-    version,
   };
 }
 
-/** Writes events in one insert; `version` 1 when an event fires, 2 once it has its channel results. */
-export async function writeEvents(client: ClickHouseClient, events: readonly { event: AlertEvent; version: 1 | 2 }[]): Promise<void> {
-  if (events.length === 0) return;
+/** Fired notices and channel outcomes, each list in one insert. */
+export async function writeEvents(
+  client: ClickHouseClient,
+  events: readonly AlertEvent[],
+  deliveries: readonly { event_id: string; result: ChannelResult }[],
+): Promise<void> {
   try {
-    await client.insert({ table: 'alert_events', values: events.map((e) => toRow(e.event, e.version)), format: 'JSONEachRow' });
-  } catch (e2: unknown) {
-    throw classifyStoreError(e2, 'alert event insert failed');
-  }
-}
-
-function parseChannels(v: unknown): ChannelResult[] {
-  if (typeof v !== 'string' || v === '') return [];
-  try {
-    const parsed: unknown = JSON.parse(v);
-    return Array.isArray(parsed) ? (parsed as ChannelResult[]) : [];
-  } catch {
-    return [];
+    if (events.length > 0) await client.insert({ table: 'alert_events', values: events.map(toRow), format: 'JSONEachRow' });
+    if (deliveries.length > 0) {
+      await client.insert({
+        table: 'alert_deliveries',
+        values: deliveries.map(({ event_id, result: r }) => ({
+          event_id,
+          channel_id: r.channel_id,
+          type: r.type,
+          ok: r.ok ? 1 : 0,
+          error: r.error ?? '',
+          attempts: r.attempts,
+          ms: Math.max(0, Math.round(r.ms)),
+        })),
+        format: 'JSONEachRow',
+      });
+    }
+  } catch (e: unknown) {
+    throw classifyStoreError(e, 'alert event insert failed');
   }
 }
 
@@ -92,7 +98,7 @@ function fromRow(r: DbRow): AlertEvent {
     silenced: num(r['silenced']) === 1,
     acknowledged: acked,
     acknowledged_at: acked ? ackAt : null,
-    channels: parseChannels(r['channels']),
+    channels: [],
   };
 }
 
@@ -133,7 +139,7 @@ export async function listEvents(client: ClickHouseClient, q: EventQuery): Promi
   const rows = await select(
     client,
     `SELECT e.*, a.acknowledged_at AS ack_at, a.incident_id != '' AS acked
-     FROM alert_events AS e FINAL
+     FROM alert_events AS e
      LEFT JOIN ${ACKS} AS a ON a.incident_id = e.incident_id
      ${conds.length > 0 ? 'WHERE ' + conds.join(' AND ') : ''}
      ORDER BY e.fired_at DESC, e.id DESC
@@ -141,7 +147,26 @@ export async function listEvents(client: ClickHouseClient, q: EventQuery): Promi
     params,
     'alert event list failed',
   );
-  return rows.map(fromRow);
+  const events = rows.map(fromRow);
+  if (events.length === 0) return events;
+  const byId = new Map(events.map((e) => [e.id, e]));
+  const delivered = await select(
+    client,
+    'SELECT * FROM alert_deliveries WHERE event_id IN {ids:Array(String)} ORDER BY event_id, channel_id',
+    { ids: [...byId.keys()] },
+    'alert delivery list failed',
+  );
+  for (const d of delivered) {
+    byId.get(text(d['event_id']))?.channels.push({
+      channel_id: text(d['channel_id']),
+      type: text(d['type']),
+      ok: num(d['ok']) === 1,
+      error: text(d['error']) === '' ? null : text(d['error']),
+      attempts: num(d['attempts']) ?? 0,
+      ms: num(d['ms']) ?? 0,
+    });
+  }
+  return events;
 }
 
 /** Acknowledges the incident of event `id`; returns the incident id. */
@@ -166,7 +191,7 @@ export async function countUnacknowledged(client: ClickHouseClient): Promise<num
   const rows = await select(
     client,
     `SELECT uniqExact(e.incident_id) AS n
-     FROM alert_events AS e FINAL
+     FROM alert_events AS e
      LEFT JOIN ${ACKS} AS a ON a.incident_id = e.incident_id
      WHERE e.kind = 'fired' AND e.silenced = 0 AND a.incident_id = ''`,
     {},

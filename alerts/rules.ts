@@ -209,8 +209,9 @@ export function toLogFilters(f: RuleFilter): LogFilters {
  */
 export type RuleTest = (row: StoredRecord, prevMissed: number | null) => boolean;
 
-export function compileRule(rule: AlertRule): RuleTest {
-  const filter: RowMatcher = compileFilters(toLogFilters(rule.filter));
+/** `filterChecked`: the caller has already applied the filter (the evaluator's severity range and tag index). */
+export function compileRule(rule: AlertRule, filterChecked = false): RuleTest {
+  const filter: RowMatcher = filterChecked ? () => true : compileFilters(toLogFilters(rule.filter));
   const value = rule.value ?? 0;
   switch (rule.kind) {
     case 'match':

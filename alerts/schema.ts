@@ -1,11 +1,11 @@
 // DDL of the fired-alert tables (migration 5 in store/schema.ts). Kept here, next to the code that
 // reads and writes them; no imports, so the store's schema module can load it without a cycle.
 //
-// alert_events: one row per notice. A row is written when the notice fires and written again
-// (higher `version`) once its channels have answered; ReplacingMergeTree keeps the newest, and
-// reads use FINAL (the table is small: one row per notification, not per log).
-// alert_acks: acknowledgements per incident (fired + updates + resolved share an incident), kept
-// apart so that an acknowledgement never races the channel-result rewrite of an event row.
+// alert_events: one row per notice, written once when it fires.
+// alert_deliveries: one row per channel per notice, written when the channel has answered (a
+//   webhook may retry for 20 s; the notice is listed before that).
+// alert_acks: acknowledgements per incident (fired + updates + resolved share an incident).
+// All three are written in small batches and hold one row per notification, not per log.
 
 export const ALERT_TABLES: readonly string[] = [
   `CREATE TABLE IF NOT EXISTS alert_events
@@ -26,12 +26,22 @@ export const ALERT_TABLES: readonly string[] = [
     log_ids Array(String),
     message String,
     severity Nullable(UInt8),
-    silenced UInt8,
-    channels String,
-    version UInt64
+    silenced UInt8
 )
-ENGINE = ReplacingMergeTree(version)
+ENGINE = MergeTree
 ORDER BY id`,
+  `CREATE TABLE IF NOT EXISTS alert_deliveries
+(
+    event_id String,
+    channel_id String,
+    type LowCardinality(String),
+    ok UInt8,
+    error String,
+    attempts UInt32,
+    ms UInt32
+)
+ENGINE = MergeTree
+ORDER BY event_id`,
   `CREATE TABLE IF NOT EXISTS alert_acks
 (
     incident_id String,

@@ -69,8 +69,32 @@ const ERROR = {
   },
 };
 
+/** POST/PUT/DELETE of the alert rules, channels and silences, and the alert actions (JSON bodies). */
+function alertWriteOps(): Record<string, Record<string, Schema>> {
+  const op = (id: string, summary: string, response: string, pathId = false): Schema => ({
+    summary,
+    operationId: id,
+    ...(pathId ? { parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }] } : {}),
+    requestBody: { content: { 'application/json': {} } },
+    responses: { '200': { description: response }, '400': ERROR, '403': ERROR, '404': ERROR },
+  });
+  const ops: Record<string, Record<string, Schema>> = {};
+  for (const name of ['rules', 'channels', 'silences']) {
+    ops[`/api/alerts/${name}`] = { post: op(`alerts_${name}_create`, `Create (201 with the stored item)`, 'the item') };
+    ops[`/api/alerts/${name}/{id}`] = {
+      put: op(`alerts_${name}_update`, 'Merge the body over the stored item', 'the item', true),
+      delete: op(`alerts_${name}_delete`, 'Delete', '{ deleted }', true),
+    };
+  }
+  ops['/api/alerts/rules/test'] = { post: op('alerts_rules_test', 'What the rule in the body would have fired over the last 24 h', '{ filter_count, matched, notifications, samples, … }') };
+  ops['/api/alerts/channels/{id}/test'] = { post: op('alerts_channels_test', 'Send a test notification', '{ ok, error, attempts, ms }', true) };
+  ops['/api/alerts/events/{id}/ack'] = { post: op('alerts_events_ack', "Acknowledge the event's incident", '{ id, incident_id, acknowledged }', true) };
+  return ops;
+}
+
 /** Operations other than GET, by path (admin role). */
 const WRITE_OPS: Record<string, Record<string, Schema>> = {
+  ...alertWriteOps(),
   '/api/sessions': {
     post: {
       summary: 'Upload a capture (syslog.txt.N, syslog-server file, logcat, pcap/pcapng, .gz) as the raw request body; imported in the background (poll the session)',
@@ -121,6 +145,7 @@ export function openApiDocument(version: string): Schema {
       ...WRITE_OPS[doc.path],
     };
   }
+  for (const [p, ops] of Object.entries(WRITE_OPS)) paths[p] ??= ops; // paths without a GET
   paths['/healthz'] = { get: { summary: 'Store reachable, WAL depth, listeners (503 when degraded)', responses: { '200': { description: 'ok' }, '503': { description: 'degraded' } } } };
   paths['/metrics'] = { get: { summary: 'Prometheus metrics', responses: { '200': { description: 'text/plain; version=0.0.4' } } } };
   return {

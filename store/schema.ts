@@ -249,7 +249,7 @@ ORDER BY id`);
     name: 'alert events',
     up: async (ctx) => {
       for (const sql of ALERT_TABLES) await ctx.exec(sql);
-      return 'alert_events + alert_acks';
+      return 'alert_events, alert_deliveries, alert_acks';
     },
   },
 ];

@@ -112,11 +112,6 @@ export class Dispatcher {
     return run;
   }
 
-  /** Send to every channel at once; resolves when all have answered (for the stored results). */
-  send(event: AlertEvent, channels: readonly Channel[]): Promise<ChannelResult[]> {
-    return Promise.all(channels.map((c) => this.sendOne(event, c)));
-  }
-
   private record(c: Channel, result: 'ok' | 'failed' | 'dropped', error: string | null): void {
     const s = this.status(c.id);
     const at = new Date(this.deps.now()).toISOString();

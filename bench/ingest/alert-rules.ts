@@ -1,6 +1,6 @@
 // HANDLOG_BENCH_RULES=N for `npm run bench:ingest`: installs N varied alert rules (match rules on
 // severities, tags, text and MACs, per-handset and overall thresholds, the battery kinds and
-// missed-events jumps) bound to a local webhook that answers 204, so the run measures evaluation,
+// missed-events jumps) sending to a local webhook that answers 204, so the run measures evaluation,
 // grouping, dispatch and alert storage next to ingest. N=0 disables the default rule: the baseline.
 
 import http from 'node:http';
@@ -54,7 +54,8 @@ export async function installBenchRules(base: string, n: number): Promise<{ rece
   // The default rule counts as one of the N.
   await call(base, 'PUT', '/api/alerts/rules/default', { enabled: n > 0 });
   if (n > 0) {
-    await call(base, 'POST', '/api/alerts/channels', { name: 'bench sink', type: 'webhook', config: { url } });
+    // HANDLOG_BENCH_NO_CHANNEL=1: rules evaluated and alerts stored, nothing sent (isolates delivery).
+    if (process.env['HANDLOG_BENCH_NO_CHANNEL'] !== '1') await call(base, 'POST', '/api/alerts/channels', { name: 'bench sink', type: 'webhook', config: { url } });
     for (const rule of benchRules(n - 1)) await call(base, 'POST', '/api/alerts/rules', rule);
   }
   return {

@@ -109,6 +109,17 @@ function peakRssMb(pid: number): number {
   return m === null ? NaN : Number(m[1]) / 1024;
 }
 
+/**
+ * CPU seconds (user + system) of a process, or of one of its threads: fields 14 and 15 of
+ * /proc/…/stat in clock ticks (100 per second on Linux). Steadier than wall-clock rates on a
+ * shared machine, for comparing runs (alert rules on and off).
+ */
+function cpuSeconds(pid: number, tid?: number): number {
+  const stat = fs.readFileSync(tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
+}
+
 /** The rsyslog daemon, when installed: the same TCP load into a plain file, for the ratio. */
 function findRsyslogd(): string | null {
   for (const p of ['/usr/sbin/rsyslogd', '/sbin/rsyslogd', '/usr/local/sbin/rsyslogd']) if (fs.existsSync(p)) return p;
@@ -265,6 +276,8 @@ async function main(): Promise<void> {
     udp.close();
   }
   const rss = served.child.pid === undefined ? NaN : peakRssMb(served.child.pid);
+  const pid = served.child.pid;
+  const cpu = pid === undefined ? { all: NaN, loop: NaN } : { all: cpuSeconds(pid), loop: cpuSeconds(pid, pid) };
   const metrics = await (await fetch(`${http}/metrics`)).text();
   await served.stop();
   await alerting?.close();
@@ -273,6 +286,7 @@ async function main(): Promise<void> {
     process.stdout.write(`\nalert rules active: ${RULES}; webhook notifications received: ${alerting?.received() ?? 0}\n${alertLines.join('\n')}\n`);
   }
   const fmt = (x: number) => Math.round(x).toLocaleString('en-US');
+  const sentTotal = results.reduce((n, r) => n + r.sent, 0);
   const rows = results.map((r) => {
     const loss = ((r.sent - r.stored) / r.sent) * 100;
     return `| ${r.transport} | ${fmt(r.sent)} | ${fmt(r.sent / r.seconds)} | ${fmt(r.sent / r.sendSeconds)} | ${loss.toFixed(3)} % | ${fmt(r.p50)} ms | ${fmt(r.p99)} ms |`;
@@ -280,7 +294,9 @@ async function main(): Promise<void> {
   process.stdout.write(
     `\nmachine: ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}\n` +
       `\n| transport | messages | end-to-end msg/s (send → all queryable) | send msg/s | loss | p50 send→queryable | p99 send→queryable |\n|---|---:|---:|---:|---:|---:|---:|\n${rows.join('\n')}\n` +
-      `\npeak RSS of handlog serve: ${fmt(rss)} MiB\n`,
+      `\npeak RSS of handlog serve: ${fmt(rss)} MiB\n` +
+      `CPU of handlog serve: ${cpu.all.toFixed(1)} s in all threads (${((cpu.all / sentTotal) * 1e6).toFixed(1)} µs/message), ` +
+      `${cpu.loop.toFixed(1)} s in the event-loop thread (${((cpu.loop / sentTotal) * 1e6).toFixed(1)} µs/message)\n`,
   );
   const rsyslogd = findRsyslogd();
   if (rsyslogd === null) {
