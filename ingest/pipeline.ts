@@ -7,7 +7,7 @@ import { snippet, type Logger } from '../core/logger.js';
 import { eventTime, type StoredRecord, type Transport } from '../core/record.js';
 import { parseLine } from '../parsers/detect.js';
 import { toIso } from '../parsers/time.js';
-import { encodeLogRowLenient } from '../store/encode.js';
+import { encodeLogRowLenient, encodeLogRowTsv } from '../store/encode.js';
 import type { Wal } from './wal.js';
 
 /** One syslog message as a listener hands it over. */
@@ -103,7 +103,7 @@ export function createPipeline(config: PipelineConfig, deps: PipelineDeps): Pipe
   }
 
   function encodeRow(row: StoredRecord): string | null {
-    const r = encodeLogRowLenient(row);
+    const r = encodeLogRowLenient(row, encodeLogRowTsv);
     if (r.line !== null) return r.line;
     deps.logger.error('row cannot be stored', { err: r.error, raw: snippet(row.raw) });
     deps.dropped.inc({ reason: 'unstorable' });

@@ -17,9 +17,24 @@ import type { SealedSegment, SegmentContent, Wal } from './wal.js';
 export interface LogInserter {
   /** Throws HandlogError('STORE_UNAVAILABLE') when retryable, HandlogError('STORE_REJECTED') for data the store refuses. */
   /** Insert a sealed WAL segment file as it is (the engine reads it; nothing is re-encoded in JS). */
-  insertFile(filePath: string, dedupToken: string): Promise<void>;
+  insertFile(filePath: string, dedupToken: string, format?: RowFormat): Promise<void>;
   /** Insert encoded row lines (a part of a segment, when a refused segment is split). */
-  insertLines(lines: string[], dedupToken: string): Promise<void>;
+  insertLines(lines: string[], dedupToken: string, format?: RowFormat): Promise<void>;
+}
+
+/** WAL rows are TabSeparated; segments written by versions before it hold JSON lines. */
+export type RowFormat = 'JSONEachRow' | 'TabSeparated';
+
+/** A segment's format, from its first byte (`{` starts a JSON row, a TSV row starts with its UUID). */
+export function segmentFormat(filePath: string): RowFormat {
+  const fd = fs.openSync(filePath, 'r');
+  try {
+    const b = Buffer.alloc(1);
+    fs.readSync(fd, b, 0, 1, 0);
+    return b[0] === 0x7b ? 'JSONEachRow' : 'TabSeparated';
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 export interface SinkConfig {
@@ -165,15 +180,16 @@ export function createSink(config: SinkConfig, deps: SinkDeps): Sink {
     token: string,
     depth: number,
     refused: { rows: string[]; errors: HandlogError[] },
+    format: RowFormat,
   ): Promise<void> {
-    const r = await insertWithRetry(() => store.insertLines(rows, token), rows.length);
+    const r = await insertWithRetry(() => store.insertLines(rows, token, format), rows.length);
     if (r.ok) return;
     if (depth < maxSplitDepth && rows.length > 1) {
       const mid = Math.ceil(rows.length / 2);
       // Deterministic split and token: a re-run after a crash produces the same parts, so parts
       // that landed before the crash are deduplicated.
-      await insertPart(rows.slice(0, mid), `${token}/0`, depth + 1, refused);
-      await insertPart(rows.slice(mid), `${token}/1`, depth + 1, refused);
+      await insertPart(rows.slice(0, mid), `${token}/0`, depth + 1, refused, format);
+      await insertPart(rows.slice(mid), `${token}/1`, depth + 1, refused, format);
       return;
     }
     for (const row of rows) refused.rows.push(row);
@@ -200,7 +216,13 @@ export function createSink(config: SinkConfig, deps: SinkDeps): Sink {
       await wal.ack(seg);
       return;
     }
-    const whole = await insertWithRetry(() => store.insertFile(seg.path, seg.name), seg.rows);
+    let format: RowFormat;
+    try {
+      format = segmentFormat(seg.path);
+    } catch {
+      format = 'TabSeparated';
+    }
+    const whole = await insertWithRetry(() => store.insertFile(seg.path, seg.name, format), seg.rows);
     if (whole.ok) {
       await walIo('delete', seg, () => wal.ack(seg));
       return;
@@ -220,14 +242,14 @@ export function createSink(config: SinkConfig, deps: SinkDeps): Sink {
     if (content.rows.length > 0) {
       if (content.badLines.length > 0) {
         // The file may have been refused for its corrupt lines alone: try the rows without them.
-        await insertPart(content.rows, `${seg.name}/rows`, 0, refused);
+        await insertPart(content.rows, `${seg.name}/rows`, 0, refused, format);
       } else if (content.rows.length === 1 || maxSplitDepth === 0) {
         refused.rows.push(...content.rows);
         refused.errors.push(whole.error);
       } else {
         const mid = Math.ceil(content.rows.length / 2);
-        await insertPart(content.rows.slice(0, mid), `${seg.name}/0`, 1, refused);
-        await insertPart(content.rows.slice(mid), `${seg.name}/1`, 1, refused);
+        await insertPart(content.rows.slice(0, mid), `${seg.name}/0`, 1, refused, format);
+        await insertPart(content.rows.slice(mid), `${seg.name}/1`, 1, refused, format);
       }
     } else refused.errors.push(whole.error);
     if (refused.rows.length === 0 && content.badLines.length === 0) {

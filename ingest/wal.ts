@@ -17,6 +17,7 @@ import type { Counter, Registry } from '../core/metrics.js';
 import type { Logger } from '../core/logger.js';
 import { HandlogError, errorMessage } from '../core/errors.js';
 import { Batcher } from './batcher.js';
+import { LOG_COLUMNS } from '../store/schema.js';
 
 export interface WalConfig {
   dir: string;
@@ -474,8 +475,20 @@ export function repairEnd(buf: Buffer): { end: number; torn: number } {
   return { end, torn };
 }
 
-/** A WAL line is one JSON object with a string `id` (the encoded row the pipeline appended). */
+/** Fields of a TabSeparated `logs` row. */
+const TSV_FIELDS = LOG_COLUMNS.length;
+
+/**
+ * A WAL line is one encoded row the pipeline appended: TabSeparated with every column and a UUID
+ * first, or (segments of earlier versions) one JSON object with a string `id`.
+ */
 function isRowLine(line: string): boolean {
+  if (line.charCodeAt(0) !== 0x7b) {
+    if (line.length < 37 || line.charCodeAt(36) !== 9 || !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(line.slice(0, 36))) return false;
+    let tabs = 0;
+    for (let i = line.indexOf('\t'); i >= 0; i = line.indexOf('\t', i + 1)) tabs++;
+    return tabs === TSV_FIELDS - 1;
+  }
   let v: unknown;
   try {
     v = JSON.parse(line);

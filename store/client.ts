@@ -34,7 +34,7 @@ export interface Store {
   /** Inserts rows once per dedupToken: the same rows sent again with the same token are stored once. */
   insertLogs(rows: StoredRecord[], dedupToken: string): Promise<void>;
   /** Insert encoded rows (encodeLogRow lines), once per dedupToken. */
-  insertLines(lines: string[], dedupToken: string): Promise<void>;
+  insertLines(lines: string[], dedupToken: string, format?: RowFileFormat): Promise<void>;
   /**
    * Insert a file of rows once per dedupToken: encodeLogRow lines (a sealed WAL segment), or
    * encodeLogRowTsv lines with format 'TabSeparated' (bulk imports: parsed several times faster).
@@ -351,12 +351,13 @@ function makeStore(
       if (rows.length === 0) return;
       await this.insertLines(rows.map((r, i) => JSON.stringify(toLogRow(r, i))), dedupToken);
     },
-    async insertLines(lines: string[], dedupToken: string): Promise<void> {
+    async insertLines(lines: string[], dedupToken: string, format: RowFileFormat = 'JSONEachRow'): Promise<void> {
+      const cols = format === 'TabSeparated' ? ` (${LOG_COLUMNS.join(', ')})` : '';
       if (lines.length === 0) return;
       const body = Buffer.from(lines.join('\n') + '\n', 'utf8');
       await runInsert(dedupToken, `insert of ${lines.length} rows failed`, (settings) =>
         client
-          .exec({ query: `INSERT INTO logs ${settings} FORMAT JSONEachRow`, values: Readable.from([body]) })
+          .exec({ query: `INSERT INTO logs${cols} ${settings} FORMAT ${format}`, values: Readable.from([body]) })
           .then((res) => drainStream(res.stream)),
       );
     },
