@@ -137,6 +137,15 @@ describe('text files', () => {
     expect(gz.msgs.map((m) => m.raw)).toEqual([line(1), line(2), line(3)]);
   });
 
+  it('reads UTF-16 text with a byte-order mark (little and big endian)', async () => {
+    const text = `${line(1)}\r\n${line(2)}\r\n`;
+    const le = await read('unicode-le.txt', Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]));
+    expect(le.msgs.map((m) => m.raw)).toEqual([line(1), line(2)]);
+    const be = Buffer.from(text, 'utf16le').swap16();
+    const big = await read('unicode-be.txt', Buffer.concat([Buffer.from([0xfe, 0xff]), be]));
+    expect(big.msgs.map((m) => m.raw)).toEqual([line(1), line(2)]);
+  });
+
   it('reads a gzipped pcap', async () => {
     const cap = pcapFile(LINK_TYPES.ethernet, [{ tsMs: T0, frame: udpFrame('ethernet', handset, server, line(9)) }]);
     const { msgs, stats } = await read('c.pcap.gz', gzipSync(cap));

@@ -4,6 +4,7 @@
 // parsed by parsers/ later, which tells those apart line by line).
 
 import fs from 'node:fs';
+import { TextDecoder } from 'node:util';
 import { createGunzip } from 'node:zlib';
 import { HandlogError } from '../core/errors.js';
 import { CaptureDecoder, sniffCapture } from './pcap.js';
@@ -77,6 +78,7 @@ export async function* readCapture(path: string, stats: ReadStats, opts: ReadOpt
   let decoder: CaptureDecoder | null = null;
   let tcp: TcpReassembler | null = null;
   let defragmenter: Defragmenter | null = null;
+  let utf16: TextDecoder | null = null;
   let carry: Buffer | null = null;
   const skipped = (r: SkipReason | 'not_syslog') => {
     stats.skipped[r] = (stats.skipped[r] ?? 0) + 1;
@@ -129,6 +131,10 @@ export async function* readCapture(path: string, stats: ReadStats, opts: ReadOpt
       if (stats.kind === null) {
         const kind = sniffCapture(chunk);
         stats.kind = kind ?? 'text';
+        // Windows tools (a syslog server's "Unicode" export) may write UTF-16 with a byte-order mark.
+        if (kind === null && chunk.length >= 2 && ((chunk[0] === 0xff && chunk[1] === 0xfe) || (chunk[0] === 0xfe && chunk[1] === 0xff))) {
+          utf16 = new TextDecoder(chunk[0] === 0xff ? 'utf-16le' : 'utf-16be');
+        }
         if (kind !== null) {
           tcp = new TcpReassembler((m) => {
             emit({ raw: m.data.toString('utf8'), tsMs: m.tsMs, sourceIp: m.src, transport: 'tcp', truncated: m.truncated });
@@ -161,6 +167,7 @@ export async function* readCapture(path: string, stats: ReadStats, opts: ReadOpt
         }
       }
       if (decoder !== null) decoder.push(chunk);
+      else if (utf16 !== null) textChunk(Buffer.from(utf16.decode(chunk, { stream: true }), 'utf8'));
       else textChunk(chunk);
       if (out.length > 0) {
         yield out;
