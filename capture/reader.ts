@@ -187,6 +187,8 @@ export async function* readCapture(path: string, stats: ReadStats, opts: ReadOpt
     if ((defragmenter?.incomplete ?? 0) > 0) stats.skipped.ip_fragment = defragmenter?.incomplete ?? 0;
     stats.tcpFlows = tcp?.flows ?? 0;
     stats.tcpGaps = tcp?.gaps ?? 0;
+    // A TCP stream that does not start like syslog (TLS on 6514, other protocols) counts once.
+    if ((tcp?.ignoredFlows ?? 0) > 0) stats.skipped.not_syslog = (stats.skipped.not_syslog ?? 0) + (tcp?.ignoredFlows ?? 0);
     stats.error ??= decoder.error === 'empty capture' ? null : decoder.error;
   } else if (carry !== null && (carry as Buffer).length > 0) textLine(carry, false);
   if (stats.kind === null) stats.kind = 'text';
