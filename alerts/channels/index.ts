@@ -47,7 +47,11 @@ export function senderFor(c: Channel, retry: RetryPolicy = DEFAULT_RETRY): Sende
 }
 
 export const MAX_IN_FLIGHT = 4;
-export const MAX_BACKLOG = 1000;
+/**
+ * Waiting notifications per channel. A storm's worst burst is every rule's 100 groups plus its
+ * overflow group at once (20 rules: ~2,000); a hung receiver holds at most this many (~2 KB each).
+ */
+export const MAX_BACKLOG = 5000;
 
 interface Lane {
   active: number;
