@@ -9,6 +9,7 @@ import { testEvent } from '../event.js';
 import { slackSender } from './slack.js';
 import { syslogLine, syslogSender } from './syslog.js';
 import { webhookSender } from './webhook.js';
+import { maskChannel, validateChannel } from './types.js';
 
 const closers: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -101,5 +102,21 @@ describe('syslog forward', () => {
     const r = await syslogSender({ host: '127.0.0.1', port, protocol: 'tcp', facility: 16 })(testEvent(Date.now()));
     expect(r.ok).toBe(false);
     expect(r.error).toMatch(/ECONNREFUSED/);
+  });
+});
+
+describe('secrets in API answers', () => {
+  it('masks webhook and Slack URLs and header values, and keeps the stored ones when the masks come back', () => {
+    const now = '2026-12-02T00:00:00.000Z';
+    const slack = validateChannel({ name: 's', type: 'slack', config: { url: 'https://hooks.slack.com/services/T0/B0/secret' } }, now);
+    const shown = maskChannel(slack);
+    expect(shown.config).toEqual({ url: 'https://hooks.slack.com/********' });
+    const again = validateChannel({ name: 's2', config: shown.config }, now, slack);
+    expect(again.config).toEqual(slack.config);
+    const hook = validateChannel({ name: 'w', type: 'webhook', config: { url: 'http://10.0.0.5:8080/alert?key=abc', headers: { Authorization: 'Bearer x' } } }, now);
+    const hookShown = maskChannel(hook);
+    expect(hookShown.config).toEqual({ url: 'http://10.0.0.5:8080/********', headers: { Authorization: '********' } });
+    expect(validateChannel({ config: hookShown.config }, now, hook).config).toEqual(hook.config);
+    expect(validateChannel({ config: { url: 'http://10.0.0.6/new', headers: {} } }, now, hook).config).toEqual({ url: 'http://10.0.0.6/new', headers: {} });
   });
 });

@@ -77,13 +77,15 @@ function validateConfig(type: ChannelType, v: unknown, prev: Channel | undefined
       const headers: Record<string, string> = {};
       for (const [k, val] of Object.entries(h)) {
         if (!/^[A-Za-z0-9-]{1,100}$/.test(k)) throw bad(`config.headers.${k}`, 'is not a header name');
-        headers[k] = str(val, `config.headers.${k}`, { max: 4000 });
+        const prevHeaders = prevConfig?.['headers'] as Record<string, unknown> | undefined;
+        const prevValue = prevHeaders?.[k];
+        headers[k] = val === MASK && typeof prevValue === 'string' ? prevValue : str(val, `config.headers.${k}`, { max: 4000 });
       }
-      return { type, config: { url: httpUrl(o['url'], 'config.url'), headers } };
+      return { type, config: { url: urlOrKept(o['url'], 'config.url', prevConfig?.['url']), headers } };
     }
     case 'slack':
       onlyKeys(o, ['url'], 'config');
-      return { type, config: { url: httpUrl(o['url'], 'config.url') } };
+      return { type, config: { url: urlOrKept(o['url'], 'config.url', prevConfig?.['url']) } };
     case 'smtp': {
       onlyKeys(o, ['host', 'port', 'secure', 'starttls', 'user', 'pass', 'from', 'to', 'tls_insecure'], 'config');
       const to = list(o['to'], 'config.to', /[,;\s]+/, 100);
@@ -142,8 +144,38 @@ export function validateChannel(body: unknown, nowIso: string, prev?: Channel): 
   } as Channel;
 }
 
-/** The channel as the API shows it: secrets masked. */
+/**
+ * A webhook URL as the API shows it: scheme, host and port only. Slack-style URLs carry their secret
+ * in the path, others in the query; either way a viewer token must not read it.
+ */
+export function maskUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return u.pathname === '/' && u.search === '' && u.username === '' ? url : `${u.origin}/${MASK}`;
+  } catch {
+    return MASK;
+  }
+}
+
+/** The channel as the API shows it: secrets masked (sent back unchanged, they keep the stored value). */
 export function maskChannel(c: Channel): Channel {
-  if (c.type !== 'smtp' || c.config.pass === '') return c;
-  return { ...c, config: { ...c.config, pass: MASK } };
+  switch (c.type) {
+    case 'smtp':
+      return c.config.pass === '' ? c : { ...c, config: { ...c.config, pass: MASK } };
+    case 'slack':
+      return { ...c, config: { url: maskUrl(c.config.url) } };
+    case 'webhook': {
+      const headers: Record<string, string> = {};
+      for (const k of Object.keys(c.config.headers)) headers[k] = MASK;
+      return { ...c, config: { url: maskUrl(c.config.url), headers } };
+    }
+    case 'syslog':
+      return c;
+  }
+}
+
+/** A URL field of an update: the masked form sent back means "keep the stored URL". */
+function urlOrKept(v: unknown, field: string, prevUrl: unknown): string {
+  if (typeof prevUrl === 'string' && typeof v === 'string' && v === maskUrl(prevUrl)) return prevUrl;
+  return httpUrl(v, field);
 }
