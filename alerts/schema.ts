@@ -7,7 +7,8 @@
 // alert_acks: acknowledgements per incident (fired + updates + resolved share an incident).
 // All three are written in small batches and hold one row per notification, not per log.
 
-export const ALERT_TABLES: readonly string[] = [
+/** The DDL; fired alerts expire with the logs they point to (--retention-days, from fired_at). */
+export const alertTables = (retentionDays: number): readonly string[] => [
   `CREATE TABLE IF NOT EXISTS alert_events
 (
     id String,
@@ -29,7 +30,8 @@ export const ALERT_TABLES: readonly string[] = [
     silenced UInt8
 )
 ENGINE = MergeTree
-ORDER BY id`,
+ORDER BY id
+TTL fired_at + toIntervalDay(${retentionDays})`,
   `CREATE TABLE IF NOT EXISTS alert_deliveries
 (
     event_id String,

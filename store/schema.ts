@@ -23,7 +23,7 @@
 import type { StoredRecord } from '../core/record.js';
 import { HandlogError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import { ALERT_TABLES } from '../alerts/schema.js';
+import { alertTables } from '../alerts/schema.js';
 
 /** Insert blocks remembered per table for insert_deduplication_token (a WAL retry comes soon after). */
 export const DEDUP_WINDOW_BLOCKS = 10_000;
@@ -248,7 +248,7 @@ ORDER BY id`);
     version: 5,
     name: 'alert events',
     up: async (ctx) => {
-      for (const sql of ALERT_TABLES) await ctx.exec(sql);
+      for (const sql of alertTables(ctx.retentionDays)) await ctx.exec(sql);
       return 'alert_events, alert_deliveries, alert_acks';
     },
   },
@@ -268,6 +268,7 @@ ORDER BY version`;
 const TTL_TABLES: readonly { table: string; column: string }[] = [
   { table: 'logs', column: 'received_at' },
   { table: 'device_errors_hourly', column: 'hour' },
+  { table: 'alert_events', column: 'fired_at' },
 ];
 
 export interface QueryRunner {
