@@ -124,4 +124,5 @@ export type DropReason =
   | 'tls_handshake'
   | 'dead_letter'
   | 'unstorable'
-  | 'framing_invalid';
+  | 'framing_invalid'
+  | 'udp_backlog';

@@ -7,6 +7,14 @@
 import fs from 'node:fs';
 import os from 'node:os';
 
+/** Threads that must keep normal priority (the UDP receiver: it drains a socket like the loop). */
+const exempt = new Set<number>();
+
+export function exemptThread(tid: number): () => void {
+  exempt.add(tid);
+  return () => exempt.delete(tid);
+}
+
 export function deprioritizeWorkerThreads(niceness = 19): number {
   let changed = 0;
   let tids: string[];
@@ -17,7 +25,7 @@ export function deprioritizeWorkerThreads(niceness = 19): number {
   }
   for (const t of tids) {
     const tid = Number(t);
-    if (tid === process.pid) continue;
+    if (tid === process.pid || exempt.has(tid)) continue;
     try {
       if (os.getPriority(tid) < niceness) {
         os.setPriority(tid, niceness);

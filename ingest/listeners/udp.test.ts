@@ -146,6 +146,24 @@ describe('UDP listener', () => {
     },
   );
 
+  it('bounds what the receiver thread hands over while the main thread is busy, and counts the rest', async () => {
+    const h = harness();
+    const l = createUdpListener({ address: '127.0.0.1:0', maxBacklog: 10 }, h.deps);
+    open.push(l);
+    const { port } = await l.start();
+    // Another process sends 100 datagrams while this thread is blocked: the receiver keeps reading
+    // the socket (no kernel drops) but hands over at most 10 unprocessed messages.
+    const script = `const s=require('dgram').createSocket('udp4');let n=0;(function f(){s.send('<13>m'+n,${port},'127.0.0.1',()=>{if(++n<100)f();else setTimeout(()=>process.exit(0),100)})})();`;
+    const child = spawn(process.execPath, ['-e', script], { stdio: 'ignore' });
+    const exited = new Promise<void>((r) => child.once('exit', () => r()));
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1500); // busy main thread
+    await exited;
+    await waitFor(() => h.frames.length + h.metric('handlog_dropped_total', { reason: 'udp_backlog' }) === 100, 'all 100 accounted for');
+    expect(h.frames.length).toBeLessThanOrEqual(10);
+    expect(h.metric('handlog_dropped_total', { reason: 'udp_backlog' })).toBeGreaterThanOrEqual(90);
+    expect(readUdpKernelDrops('127.0.0.1', port) ?? 0).toBe(0);
+  });
+
   it('creates each metric family once when several listeners share a registry', async () => {
     const registry = new Registry();
     const h = harness({ metrics: registry });
