@@ -2,6 +2,7 @@
 // session, ReplacingMergeTree keeps the newest; the handsets of a session are read from `logs`.
 
 import type { ClickHouseClient } from '@clickhouse/client';
+import { chToIso } from '../store/rows.js';
 import { isoToCh } from '../store/schema.js';
 
 export type SessionState = 'importing' | 'done' | 'failed' | 'deleted';
@@ -83,7 +84,6 @@ export function newSession(id: string, name: string, nowIso: string): SessionSum
   };
 }
 
-const chToIso = (s: string | null): string | null => (s === null ? null : `${s.replace(' ', 'T')}Z`);
 
 function fromRow(r: SessionRow): SessionSummary {
   let reasons: Record<string, number> = {};
