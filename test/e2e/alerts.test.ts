@@ -5,9 +5,9 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { apiJson, handsetLine, launchBrowser, SCREENSHOTS, sendUdp, startServe, until, type ServeProcess } from './harness.js';
+import { apiJson, handsetLine, SCREENSHOTS, sendUdp, startServe, until, type ServeProcess, openPage, signIn, type BrowserPage } from './harness.js';
 
 const ADMIN = 'e2e-admin-token-alerts-0123456789';
 const MAC = '00907a11d00d';
@@ -21,13 +21,11 @@ interface Hook {
 }
 
 let svc: ServeProcess;
-let browser: Browser;
-let ctx: BrowserContext;
+let ui: BrowserPage;
 let page: Page;
 let hookServer: http.Server;
 let hookUrl = '';
 const hooks: Hook[] = [];
-const pageErrors: string[] = [];
 
 beforeAll(async () => {
   hookServer = http.createServer((req, res) => {
@@ -44,15 +42,12 @@ beforeAll(async () => {
   // An earlier OTA failure, for the rule editor's preview.
   await sendUdp(svc.udpPort, [handsetLine({ mac: MAC, tag: 'SlnkOTA', sev: 3, text: 'OTA download failed (earlier)', atMs: Date.now() - 3_600_000 })]);
   await until(() => apiJson<{ count: number }>(svc.http, '/api/logs/count', ADMIN), (r) => r.count === 1);
-  browser = await launchBrowser();
-  ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  page = await ctx.newPage();
-  page.on('pageerror', (e) => pageErrors.push(e.message));
+  ui = await openPage();
+  page = ui.page;
 });
 
 afterAll(async () => {
-  await ctx?.close();
-  await browser?.close();
+  await ui?.close();
   await svc?.stop();
   await new Promise((r) => hookServer?.close(r));
 });
@@ -60,9 +55,7 @@ afterAll(async () => {
 describe('alerts page', () => {
   it('adds a webhook channel, creates a rule with a live preview, sees it fire, and acknowledges it', async () => {
     await page.goto(`${svc.http}/alerts?tab=channels`);
-    await page.getByRole('dialog').waitFor();
-    await page.locator('input[name=token]').fill(ADMIN);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await signIn(page, ADMIN);
 
     await page.getByRole('button', { name: 'New channel' }).click();
     await page.locator('input[name=channel-name]').fill('on-call webhook');
@@ -104,6 +97,6 @@ describe('alerts page', () => {
     await row.getByRole('button', { name: 'Acknowledge' }).click();
     await expect.poll(() => page.getByTestId('alert-badge').innerText()).toBe('1');
     await expect.poll(() => row.innerText()).toContain('acknowledged');
-    expect(pageErrors).toEqual([]);
+    expect(ui.errors).toEqual([]);
   }, 120_000);
 });

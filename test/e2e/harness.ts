@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 
 /** The repository root, from the sources (tsx/vitest) or from dist/ (compiled benchmarks). */
 function findRoot(): string {
@@ -132,4 +132,38 @@ export function handsetLine(o: { mac: string; tag: string; sev: number; text: st
   const pri = 16 * 8 + o.sev;
   const missed = String(o.missed ?? 0).padStart(2, '0');
   return `<${pri}>${hdr} ${o.ip ?? '10.0.0.7'} ${o.tag}[1234]: ${o.mac}|${o.atMs}|${o.tag}|${o.sev}|${missed}| ${o.text}`;
+}
+
+/** A browser with one page; `errors` collects uncaught page errors (a test expects none). */
+export interface BrowserPage {
+  browser: Browser;
+  ctx: BrowserContext;
+  page: Page;
+  errors: string[];
+  close(): Promise<void>;
+}
+
+export async function openPage(viewport = { width: 1280, height: 800 }): Promise<BrowserPage> {
+  const browser = await launchBrowser();
+  const ctx = await browser.newContext({ viewport });
+  const page = await ctx.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  return {
+    browser,
+    ctx,
+    page,
+    errors,
+    close: async () => {
+      await ctx.close();
+      await browser.close();
+    },
+  };
+}
+
+/** Answers the login screen the UI shows when the API wants a token. */
+export async function signIn(page: Page, token: string): Promise<void> {
+  await page.getByRole('dialog').waitFor();
+  await page.locator('input[name=token]').fill(token);
+  await page.getByRole('button', { name: 'Sign in' }).click();
 }

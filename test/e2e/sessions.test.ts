@@ -4,10 +4,10 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LINK_TYPES, pcapFile, tcpFrame, udpFrame } from '../../capture/capture-writer.test-helper.js';
-import { handsetLine, launchBrowser, SCREENSHOTS, startServe, type ServeProcess } from './harness.js';
+import { handsetLine, SCREENSHOTS, startServe, type ServeProcess, openPage, signIn, type BrowserPage } from './harness.js';
 
 const ADMIN = 'e2e-admin-token-0123456789abc';
 const T0 = Date.UTC(2026, 10, 2, 9, 0, 0);
@@ -23,10 +23,8 @@ const MESSAGES = Array.from({ length: 30 }, (_, i) => ({
 }));
 
 let svc: ServeProcess;
-let browser: Browser;
-let ctx: BrowserContext;
+let ui: BrowserPage;
 let page: Page;
-const pageErrors: string[] = [];
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'handlog-e2e-capture-'));
 const capture = path.join(work, 'ward3.pcap');
 
@@ -50,15 +48,12 @@ beforeAll(async () => {
   fs.writeFileSync(capture, pcapFile(LINK_TYPES.ethernet, packets));
   fs.mkdirSync(SCREENSHOTS, { recursive: true });
   svc = await startServe({ HANDLOG_API_TOKEN_ADMIN: ADMIN });
-  browser = await launchBrowser();
-  ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  page = await ctx.newPage();
-  page.on('pageerror', (e) => pageErrors.push(e.message));
+  ui = await openPage();
+  page = ui.page;
 });
 
 afterAll(async () => {
-  await ctx?.close();
-  await browser?.close();
+  await ui?.close();
   await svc?.stop();
   fs.rmSync(work, { recursive: true, force: true });
 });
@@ -69,9 +64,7 @@ const selectedText = () => page.locator('[data-testid=log-viewport] [role=row].s
 describe('session player', () => {
   it('uploads a capture, plays it, and jumps to the next Error or Fatal', async () => {
     await page.goto(`${svc.http}/sessions`);
-    await page.getByRole('dialog').waitFor();
-    await page.locator('input[name=token]').fill(ADMIN);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await signIn(page, ADMIN);
     await page.getByText('No sessions yet').waitFor();
 
     await page.locator('input[type=file]').setInputFiles(capture);
@@ -107,6 +100,6 @@ describe('session player', () => {
     await expect.poll(() => page.getByTestId('session-state').innerText()).toBe('done');
     expect(await page.locator('table.grid tbody tr').innerText()).toMatch(/ward 3 capture[\s\S]*30[\s\S]*ward3\.pcap \(pcap\)/);
     await page.screenshot({ path: path.join(SCREENSHOTS, 'sessions.png') });
-    expect(pageErrors).toEqual([]);
+    expect(ui.errors).toEqual([]);
   }, 120_000);
 });
