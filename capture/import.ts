@@ -311,6 +311,7 @@ async function importOne(
   entry.format = (stats.kind ?? 'text') + (stats.gzip ? '+gzip' : '');
   report.format = entry.format;
   if (stats.error !== null) countReason(session, `${name}: ${stats.error}`);
+  for (const [reason, n] of Object.entries(stats.skipped)) session.skipped[reason] = (session.skipped[reason] ?? 0) + (n ?? 0);
   return report;
 }
 

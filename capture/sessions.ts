@@ -31,6 +31,8 @@ export interface SessionSummary {
   duplicates: number;
   unparsed: number;
   unparsed_reasons: Record<string, number>;
+  /** Capture packets that held nothing to import, by reason (not syslog, truncated, …). */
+  skipped: Record<string, number>;
   bytes_total: number;
   bytes_done: number;
   error: string | null;
@@ -56,6 +58,7 @@ interface SessionRow {
   duplicates: string | number;
   unparsed: string | number;
   unparsed_reasons: string;
+  skipped: string;
   bytes_total: string | number;
   bytes_done: string | number;
   error: string;
@@ -78,6 +81,7 @@ export function newSession(id: string, name: string, nowIso: string): SessionSum
     duplicates: 0,
     unparsed: 0,
     unparsed_reasons: {},
+    skipped: {},
     bytes_total: 0,
     bytes_done: 0,
     error: null,
@@ -85,13 +89,16 @@ export function newSession(id: string, name: string, nowIso: string): SessionSum
 }
 
 
-function fromRow(r: SessionRow): SessionSummary {
-  let reasons: Record<string, number> = {};
+function counts(json: string): Record<string, number> {
   try {
-    reasons = JSON.parse(r.unparsed_reasons || '{}') as Record<string, number>;
+    return JSON.parse(json || '{}') as Record<string, number>;
   } catch {
-    // an older or hand-edited row: reasons unknown
+    return {}; // a hand-edited row: counts unknown
   }
+}
+
+function fromRow(r: SessionRow): SessionSummary {
+  const reasons = counts(r.unparsed_reasons);
   return {
     id: r.id,
     name: r.name,
@@ -106,6 +113,7 @@ function fromRow(r: SessionRow): SessionSummary {
     duplicates: Number(r.duplicates),
     unparsed: Number(r.unparsed),
     unparsed_reasons: reasons,
+    skipped: counts(r.skipped),
     bytes_total: Number(r.bytes_total),
     bytes_done: Number(r.bytes_done),
     error: r.error === '' ? null : r.error,
@@ -135,6 +143,7 @@ export async function saveSession(client: ClickHouseClient, s: SessionSummary, d
         duplicates: s.duplicates,
         unparsed: s.unparsed,
         unparsed_reasons: JSON.stringify(s.unparsed_reasons),
+        skipped: JSON.stringify(s.skipped),
         bytes_total: s.bytes_total,
         bytes_done: s.bytes_done,
         error: s.error ?? '',

@@ -185,6 +185,8 @@ function summaryText(s: SessionSummary, files: ImportFileReport[] | null, handse
     out.push('unparsed, by reason:');
     for (const [r, c] of reasons.slice(0, 10)) out.push(`  ${String(c).padStart(8)}  ${r}`);
   }
+  const skipped = Object.entries(s.skipped);
+  if (skipped.length > 0) out.push(`capture packets skipped: ${skipped.map(([r, c]) => `${r} ${n(c)}`).join(', ')}`);
   if (s.from !== null) out.push(`time range ${s.from} → ${s.to}`);
   if (handsets !== null) out.push(`handsets ${handsets.length}${handsets.length > 0 ? `: ${handsets.slice(0, 5).map((h) => `${h.mac} (${n(h.count)})`).join(', ')}${handsets.length > 5 ? ', …' : ''}` : ''}`);
   if (s.error !== null) out.push(`error: ${s.error}`);

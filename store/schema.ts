@@ -234,6 +234,7 @@ GROUP BY mac, hour`);
     duplicates UInt64,
     unparsed UInt64,
     unparsed_reasons String,
+    skipped String,
     bytes_total UInt64,
     bytes_done UInt64,
     error String,

@@ -182,11 +182,13 @@ describe('through the running service', () => {
     const packets = [
       ...udpLines.map((l, i) => ({ tsMs: t + i * 1000 + 3, frame: udpFrame('ethernet', handset, server, l) })),
       ...segments('ethernet').map((frame, i) => ({ tsMs: t + 5000 + i, frame })),
+      { tsMs: t + 6000, frame: udpFrame('ethernet', handset, { ip: '10.0.0.1', port: 53 }, 'a DNS query, not syslog') },
     ];
     const cap = pcapFile(LINK_TYPES.ethernet, packets);
     const s = await upload('capture one', 'syslog.pcap', cap);
     expect(s).toMatchObject({ state: 'done', lines_read: 7, stored: 7, unparsed: 0 });
     expect(s.files).toEqual([expect.objectContaining({ name: 'syslog.pcap', format: 'pcap' })]);
+    expect(s.skipped).toEqual({ not_syslog: 1 });
     const rows = await sessionRows('capture one');
     expect(rows.map((r) => r.message).sort()).toEqual([...udpLines, ...tcpLines].map((l) => l.slice(l.lastIndexOf('| ') + 2).trim()).sort());
     expect(rows.find((r) => r.message === 'udp 1')).toMatchObject({ source_ip: '172.29.4.17', severity: 3, mac: '00907a11baaa', time: new Date(t + 1000).toISOString() });

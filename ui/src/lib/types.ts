@@ -121,6 +121,7 @@ export interface SessionSummary {
   duplicates: number;
   unparsed: number;
   unparsed_reasons: Record<string, number>;
+  skipped: Record<string, number>;
   bytes_total: number;
   bytes_done: number;
   error: string | null;
