@@ -14,7 +14,7 @@ import { isValidTimeZone } from '../parsers/time.js';
 import { openStore } from '../store/client.js';
 import { parseCommandArgs, UsageError } from './args.js';
 import { bar, createProgress, formatBytes } from './progress.js';
-import { lockDataDir, SERVICE_URL_FILE } from './serve.js';
+import { lockDataDir, runningServiceUrl } from './serve.js';
 
 export const IMPORT_HELP = `Usage: handlog import FILE… [--session NAME] [options]
 
@@ -45,24 +45,6 @@ interface Io {
   env: Readonly<Record<string, string | undefined>>;
 }
 
-function aliveServiceUrl(dataDir: string): string | null {
-  let pid: number;
-  try {
-    pid = Number(fs.readFileSync(path.join(dataDir, 'handlog.pid'), 'utf8').trim());
-  } catch {
-    return null;
-  }
-  try {
-    process.kill(pid, 0);
-  } catch (e: unknown) {
-    if ((e as NodeJS.ErrnoException).code !== 'EPERM') return null;
-  }
-  try {
-    return fs.readFileSync(path.join(dataDir, SERVICE_URL_FILE), 'utf8').trim();
-  } catch {
-    throw new HandlogError('CONFIG_INVALID', `data directory ${path.resolve(dataDir)} is in use by process ${pid}, which serves no HTTP API; stop it or pass --server URL`);
-  }
-}
 
 export async function runImport(argv: string[], io: Io = { stdout: process.stdout, env: process.env }): Promise<number> {
   const { values, positionals } = parseCommandArgs(argv, {
@@ -108,7 +90,7 @@ export async function runImport(argv: string[], io: Io = { stdout: process.stdou
 
   const dataDir = str('data') ?? io.env['HANDLOG_DATA'] ?? './data';
   const clickhouseUrl = str('clickhouse-url') ?? io.env['HANDLOG_CLICKHOUSE_URL'] ?? io.env['CLICKHOUSE_URL'];
-  const server = str('server') ?? (clickhouseUrl === undefined ? aliveServiceUrl(dataDir) : null);
+  const server = str('server') ?? (clickhouseUrl === undefined ? runningServiceUrl(dataDir) : null);
   const progress = createProgress();
   const t0 = Date.now();
   let result: SessionSummary;

@@ -11,8 +11,7 @@ import { parseMac } from '../parsers/mac.js';
 import { openStore } from '../store/client.js';
 import { parseCommandArgs, UsageError } from './args.js';
 import { bar, createProgress } from './progress.js';
-import { lockDataDir, SERVICE_URL_FILE } from './serve.js';
-import path from 'node:path';
+import { lockDataDir, runningServiceUrl } from './serve.js';
 
 export const REPLAY_HELP = `Usage: handlog replay FILE… --to udp|tcp|tls://HOST:PORT [options]
        handlog replay --session NAME --to udp|tcp|tls://HOST:PORT [options]
@@ -82,14 +81,7 @@ async function fromSession(name: string, f: Filter, values: Record<string, unkno
   const dataDir = str('data') ?? env['HANDLOG_DATA'] ?? './data';
   const clickhouseUrl = str('clickhouse-url') ?? env['HANDLOG_CLICKHOUSE_URL'] ?? env['CLICKHOUSE_URL'];
   let rows: SessionRow[];
-  let server: string | null = null;
-  if (clickhouseUrl === undefined) {
-    try {
-      server = fs.readFileSync(path.join(dataDir, SERVICE_URL_FILE), 'utf8').trim();
-    } catch {
-      server = null;
-    }
-  }
+  const server = clickhouseUrl === undefined ? runningServiceUrl(dataDir) : null;
   if (server !== null) {
     const token = str('token') ?? env['HANDLOG_API_TOKEN_VIEWER'] ?? env['HANDLOG_API_TOKEN_ADMIN'] ?? env['HANDLOG_API_TOKEN'];
     const res = await fetch(`${server}/api/logs/export?format=ndjson&session=${encodeURIComponent(name)}`, {

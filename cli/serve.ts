@@ -39,10 +39,43 @@ export interface Service {
   stop(): Promise<void>;
 }
 
+const LOCK_FILE = 'handlog.pid';
+
+/** The pid of another live process holding the data directory's lock, or null. */
+export function dataDirHolder(dataDir: string): number | null {
+  let pid: number;
+  try {
+    pid = Number(fs.readFileSync(path.join(dataDir, LOCK_FILE), 'utf8').trim());
+  } catch {
+    return null;
+  }
+  if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) return null;
+  try {
+    process.kill(pid, 0);
+    return pid;
+  } catch (err: unknown) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM' ? pid : null;
+  }
+}
+
+/**
+ * The HTTP API of the `handlog serve` that holds the data directory, or null when none does (a
+ * `handlog.http` left by a crashed service does not count). A live holder without an API is an error.
+ */
+export function runningServiceUrl(dataDir: string): string | null {
+  const pid = dataDirHolder(dataDir);
+  if (pid === null) return null;
+  try {
+    return fs.readFileSync(path.join(dataDir, SERVICE_URL_FILE), 'utf8').trim();
+  } catch {
+    throw new HandlogError('CONFIG_INVALID', `data directory ${path.resolve(dataDir)} is in use by process ${pid}, which serves no HTTP API; stop it or pass --server URL`);
+  }
+}
+
 /** One process per data directory: the embedded engine and the WAL are not shareable. */
 export function lockDataDir(dataDir: string, logger: Logger): () => void {
   fs.mkdirSync(dataDir, { recursive: true });
-  const lockPath = path.join(dataDir, 'handlog.pid');
+  const lockPath = path.join(dataDir, LOCK_FILE);
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       fs.writeFileSync(lockPath, String(process.pid), { flag: 'wx' });
@@ -55,23 +88,14 @@ export function lockDataDir(dataDir: string, logger: Logger): () => void {
       };
     } catch (e: unknown) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      const pid = Number(fs.readFileSync(lockPath, 'utf8').trim());
-      let alive = false;
-      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid) {
-        try {
-          process.kill(pid, 0);
-          alive = true;
-        } catch (err: unknown) {
-          alive = (err as NodeJS.ErrnoException).code === 'EPERM';
-        }
-      }
-      if (alive) {
+      const pid = dataDirHolder(dataDir);
+      if (pid !== null) {
         throw new HandlogError(
           'CONFIG_INVALID',
           `data directory ${path.resolve(dataDir)} is in use by handlog process ${pid}; stop it or use another --data`,
         );
       }
-      logger.warn('removing stale data directory lock', { pid });
+      logger.warn('removing stale data directory lock', { pid: fs.readFileSync(lockPath, 'utf8').trim() });
       fs.unlinkSync(lockPath);
     }
   }
