@@ -8,7 +8,7 @@ import { logcatToRecord, parseLogcat } from './logcat.js';
 import { normalizeMac } from './mac.js';
 import { isPivotBody, readPivotBody } from './pivot.js';
 import { parseFacilityLevel, parsePri, type Pri } from './pri.js';
-import { readBsdRest, readTagAt } from './rfc3164.js';
+import { readBsdRest, readTagAt, tagEnd, tagStart } from './rfc3164.js';
 import { cleanTag } from './tag.js';
 import { parseRfc5424, type StructuredData } from './rfc5424.js';
 import { bsdTimeEnd, digitsAt, parseBsdTimeAt, parseIsoAt, readBsdTime, toIso } from './time.js';
@@ -155,12 +155,15 @@ function applyPivot(rec: LogRecord, s: string, at: number, ctx: ParseContext, re
   if (!readPivotBody(s, at, ctx.tz, refMs, rec)) rec.message = at === 0 ? s : s.slice(at);
 }
 
-/** applyPivot after a header whose raw tag (readTagAt) is cleaned only if the body does not replace it. */
+/**
+ * applyPivot after a header whose tag readTagAt found (tagStart/tagEnd): the header's tag is cut out
+ * and cleaned only if the body does not bring the handset's own.
+ */
 function applyPivotCleaningTag(rec: LogRecord, s: string, at: number, ctx: ParseContext, refMs: number): void {
-  const headerTag = rec.tag;
-  rec.tag = null;
+  const a = tagStart;
+  const b = tagEnd;
   applyPivot(rec, s, at, ctx, refMs);
-  if (rec.tag === null && headerTag !== null) rec.tag = cleanTag(headerTag);
+  if (rec.tag === null && a >= 0) rec.tag = cleanTag(s.slice(a, b));
 }
 
 function setSeverity(rec: LogRecord, facility: number, severity: number): void {

@@ -19,12 +19,20 @@ function pidValue(s: string, a: number, b: number): number | null {
 }
 
 /**
- * Read `TAG[pid]: ` / `TAG: ` at `at` into rec.tag / rec.pid and return where MSG starts, or -1
- * (rec untouched) if no tag delimiter comes before a space — then the text is the message itself
- * (RFC 3164 allows a missing TAG). The tag is as sent: the caller cleans it with cleanTag only if
- * the handset body does not bring its own (most handset lines do, so this saves the work).
+ * Span `[tagStart, tagEnd)` of the tag the last readTagAt found; tagStart is -1 when it found none.
+ * The tag is cut out of the line (and cleaned with cleanTag) only if the handset body does not bring
+ * its own, which most handset lines do: module state, so the per-line path allocates nothing here.
+ */
+export let tagStart = -1;
+export let tagEnd = -1;
+
+/**
+ * Read `TAG[pid]: ` / `TAG: ` at `at` (the tag's span into tagStart/tagEnd, the pid into rec.pid)
+ * and return where MSG starts, or -1 (rec untouched, tagStart -1) if no tag delimiter comes before
+ * a space — then the text is the message itself (RFC 3164 allows a missing TAG).
  */
 export function readTagAt(s: string, at: number, rec: LogRecord): number {
+  tagStart = -1;
   // One bounded scan to the first delimiter: this runs on every line.
   const max = Math.min(s.length, at + 256);
   let i = at;
@@ -38,7 +46,8 @@ export function readTagAt(s: string, at: number, rec: LogRecord): number {
     // `TAG: msg` or `TAG:` at the end; `a:b` inside a word is text, not a tag.
     const next = s.charCodeAt(i + 1);
     if (i === at || (i + 1 < s.length && next !== 32 && next !== 9)) return -1;
-    rec.tag = s.slice(at, i);
+    tagStart = at;
+    tagEnd = i;
     rec.pid = null;
     return skipOneSpace(s, i + 1);
   }
@@ -46,7 +55,10 @@ export function readTagAt(s: string, at: number, rec: LogRecord): number {
   const close = s.indexOf(']', i + 1);
   if (close < 0 || close - i > 24) return -1;
   rec.pid = pidValue(s, i + 1, close);
-  rec.tag = i === at ? null : s.slice(at, i);
+  if (i > at) {
+    tagStart = at;
+    tagEnd = i;
+  }
   let j = close + 1;
   if (s.charCodeAt(j) === 58) j++;
   return skipOneSpace(s, j);
@@ -67,9 +79,10 @@ function looksLikeTag(s: string, a: number, b: number): boolean {
 
 /**
  * Host (or MAC) and tag after a BSD/ISO header timestamp at `at` (pointing at the space after it),
- * read into rec.host / rec.mac / rec.tag / rec.pid. Returns where MSG starts.
+ * read into rec.host / rec.mac / rec.pid and the tag's span (tagStart/tagEnd). Returns where MSG starts.
  */
 export function readBsdRest(s: string, at: number, rec: LogRecord): number {
+  tagStart = -1;
   let i = at;
   while (s.charCodeAt(i) === 32) i++;
   i = skipZoneAndYear(s, i);
