@@ -4,7 +4,8 @@
 // `logs` design (DESIGN.md §2, §4):
 // - PARTITION BY day of `received_at`, TTL `received_at + N days` with ttl_only_drop_parts: retention
 //   counts from receipt (an old capture stays N days after its import) and expires whole partitions.
-// - ORDER BY (mac, time): "one handset, newest first" reads a few granules. A bloom filter on tag
+// - ORDER BY (mac, time): "one handset, newest first" reads a few granules (of 1,024 rows, in small
+//   compression blocks: see SMALL_BLOCKS). A bloom filter on tag
 //   serves tag queries (a (tag, time) projection was measured to cost a quarter of insert speed);
 //   minmax on `time` prunes range queries and the newest-first top-K; minmax on severity; bloom
 //   filter on id for getLog.
@@ -99,8 +100,18 @@ ENGINE = MergeTree
 PARTITION BY toYYYYMMDD(received_at)
 ORDER BY (mac, time)
 TTL received_at + toIntervalDay(${retentionDays})
-SETTINGS ttl_only_drop_parts = 1, non_replicated_deduplication_window = ${DEDUP_WINDOW_BLOCKS}`;
+SETTINGS ttl_only_drop_parts = 1, non_replicated_deduplication_window = ${DEDUP_WINDOW_BLOCKS},
+    index_granularity = 1024, ${SMALL_BLOCKS}`;
 }
+
+/**
+ * A page of rows (newest 100 of a handset, of a tag) reads its ~30 columns lazily for just those
+ * rows, and each read decompresses the whole block around the row: granules of 1,024 rows (not
+ * 8,192) and blocks of 16–64 KiB (not 64 KiB–1 MiB) cut that work. Measured on 10 M rows with
+ * chdb 26.7: newest 100 of a MAC over 24 h 32 → 20 ms, of two tags over an hour ~100 → 55 ms, for
+ * 5 % more disk.
+ */
+const SMALL_BLOCKS = 'min_compress_block_size = 16384, max_compress_block_size = 65536';
 
 async function createLogs(ctx: MigrationContext): Promise<string> {
   // Newest engines first; each fallback only when the server refuses the statement itself.
@@ -251,6 +262,16 @@ ORDER BY id`);
     up: async (ctx) => {
       for (const sql of alertTables(ctx.retentionDays)) await ctx.exec(sql);
       return 'alert_events, alert_deliveries, alert_acks';
+    },
+  },
+  {
+    version: 6,
+    name: 'logs: small compression blocks',
+    up: async (ctx) => {
+      // Tables created before migration 1 set them get the block sizes for new parts (merges rewrite
+      // old ones); their granularity stays at 8,192 rows, which ClickHouse cannot change in place.
+      await ctx.exec(`ALTER TABLE logs MODIFY SETTING ${SMALL_BLOCKS}`);
+      return SMALL_BLOCKS;
     },
   },
 ];

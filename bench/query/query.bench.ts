@@ -2,6 +2,9 @@
 // same questions answered by grep over the equivalent flat syslog file (what a user of rsyslog
 // does today). Rows: BENCH_ROWS (default 10,000,000) from 5,000 handsets over 7 days, the guide's
 // tag mix. Generation and load take a few minutes; everything runs on loopback files only.
+// BENCH_DIR=DIR keeps the generated store and flat file in DIR, and a later run with the same DIR
+// and BENCH_ROWS times the questions again without reloading (after the engine's background merges
+// have settled, as on a service that has been running for a while).
 
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -51,11 +54,8 @@ function grep(args: string[], file: string): { ms: number; lines: number } {
   return { ms: pct(ms, 0.5), lines };
 }
 
-async function main(): Promise<void> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'handlog-qbench-'));
-  const flat = path.join(dir, 'syslog.log');
-  const store = await openStore({ dataDir: path.join(dir, 'data'), retentionDays: 30 });
-  const now = Date.now();
+/** Generate ROWS rows into the store and the flat file; returns the load time in seconds. */
+async function load(store: Awaited<ReturnType<typeof openStore>>, dir: string, flat: string, now: number): Promise<number> {
   const start = now - 7 * DAY;
   const step = (7 * DAY) / ROWS;
   const r = rng(7);
@@ -98,6 +98,33 @@ async function main(): Promise<void> {
   }
   const loadS = (performance.now() - t0) / 1000;
   process.stderr.write(`\nloaded in ${loadS.toFixed(0)} s; optimizing is left to background merges\n`);
+  return loadS;
+}
+
+interface Loaded {
+  rows: number;
+  now: number;
+  loadS: number;
+}
+
+async function main(): Promise<void> {
+  const keep = process.env['BENCH_DIR'];
+  const dir = keep === undefined ? fs.mkdtempSync(path.join(os.tmpdir(), 'handlog-qbench-')) : path.resolve(keep);
+  fs.mkdirSync(dir, { recursive: true });
+  const flat = path.join(dir, 'syslog.log');
+  const marker = path.join(dir, 'loaded.json');
+  let loaded: Loaded | null = null;
+  if (keep !== undefined && fs.existsSync(marker)) {
+    const m = JSON.parse(fs.readFileSync(marker, 'utf8')) as Loaded;
+    if (m.rows !== ROWS) throw new Error(`${dir} holds ${m.rows} rows, not BENCH_ROWS=${ROWS}: use another BENCH_DIR`);
+    loaded = m;
+    process.stderr.write(`reusing the store in ${dir} (${m.rows.toLocaleString('en-US')} rows, loaded ${new Date(m.now).toISOString()})\n`);
+  }
+  const store = await openStore({ dataDir: path.join(dir, 'data'), retentionDays: 30 });
+  const now = loaded?.now ?? Date.now();
+  const start = now - 7 * DAY;
+  const loadS = loaded?.loadS ?? (await load(store, dir, flat, now));
+  if (keep !== undefined && loaded === null) fs.writeFileSync(marker, JSON.stringify({ rows: ROWS, now, loadS } satisfies Loaded));
   const client = store.client;
   const mac = macOf(1234);
   const iso = (ms: number) => new Date(ms).toISOString();
@@ -123,7 +150,7 @@ async function main(): Promise<void> {
       `${os.cpus().length} cores, Node ${process.version}\n\n| question | handlog p50 | handlog p95 | grep (median of ${GREP_RUNS}) | grep / handlog |\n|---|---:|---:|---:|---:|\n${rows.join('\n')}\n`,
   );
   await store.close();
-  fs.rmSync(dir, { recursive: true, force: true });
+  if (keep === undefined) fs.rmSync(dir, { recursive: true, force: true });
 }
 
 main().catch((e: unknown) => {
