@@ -95,7 +95,7 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
   { flag: 'max-connections-per-ip', key: 'maxConnectionsPerIp', kind: 'int', default: '64', min: 1, max: 1_000_000, help: 'open TCP+TLS connections per source IP at most' },
   { flag: 'idle-timeout-ms', key: 'idleTimeoutMs', kind: 'int', default: '300000', min: 1000, max: 86_400_000, help: 'close TCP/TLS connections silent this long' },
   { flag: 'tls-handshake-timeout-ms', key: 'tlsHandshakeTimeoutMs', kind: 'int', default: '10000', min: 100, max: 600_000, help: 'abandon TLS handshakes slower than this' },
-  { flag: 'udp-recv-buffer-bytes', key: 'udpRecvBufferBytes', kind: 'int', default: '8388608', min: 65_536, max: 1_073_741_824, help: 'UDP socket receive buffer requested from the kernel' },
+  { flag: 'udp-recv-buffer-bytes', key: 'udpRecvBufferBytes', kind: 'int', default: '33554432', min: 65_536, max: 1_073_741_824, help: 'UDP socket receive buffer requested from the kernel (capped by net.core.rmem_max)' },
   { flag: 'wal-budget-bytes', key: 'walBudgetBytes', kind: 'int', default: '1073741824', min: 1_048_576, max: 1_099_511_627_776, help: 'disk the write-ahead log may use before TCP/TLS senders are paused' },
   { flag: 'batch-max-rows', key: 'batchMaxRows', kind: 'int', default: '10000', min: 1, max: 1_000_000, help: 'rows per write-ahead-log segment (one insert); up to 5x while the store is behind' },
   { flag: 'batch-max-age-ms', key: 'batchMaxAgeMs', kind: 'int', default: '200', min: 1, max: 60_000, help: 'age at which a segment is sealed for insert; up to 5x while the store is behind' },

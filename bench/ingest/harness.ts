@@ -67,7 +67,10 @@ export interface Served {
 export async function startServe(args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<Served> {
   const httpIdx = args.indexOf('--http');
   const http = httpIdx >= 0 ? `http://${args[httpIdx + 1] ?? ''}` : 'http://127.0.0.1:8080';
-  const child = spawn(process.execPath, [BIN, 'serve', ...args], {
+  // HANDLOG_BENCH_NODE_ARGS: extra node flags for the service, e.g. `--cpu-prof --cpu-prof-dir=prof`
+  // (node refuses --cpu-prof in NODE_OPTIONS).
+  const nodeArgs = (process.env['HANDLOG_BENCH_NODE_ARGS'] ?? '').split(' ').filter((a) => a !== '');
+  const child = spawn(process.execPath, [...nodeArgs, BIN, 'serve', ...args], {
     env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });

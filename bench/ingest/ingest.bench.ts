@@ -195,6 +195,15 @@ interface Result {
   p99: number;
 }
 
+/** The kernel's cap on a socket's receive buffer, which bounds the UDP burst the service can absorb. */
+function rmemMax(): string {
+  try {
+    return `${(Number(fs.readFileSync('/proc/sys/net/core/rmem_max', 'utf8').trim()) / 2 ** 20).toFixed(0)} MiB`;
+  } catch {
+    return 'unknown';
+  }
+}
+
 async function main(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'handlog-bench-'));
   const certs = makeCerts(path.join(dir, 'certs'));
@@ -292,7 +301,8 @@ async function main(): Promise<void> {
     return `| ${r.transport} | ${fmt(r.sent)} | ${fmt(r.sent / r.seconds)} | ${fmt(r.sent / r.sendSeconds)} | ${loss.toFixed(3)} % | ${fmt(r.p50)} ms | ${fmt(r.p99)} ms |`;
   });
   process.stdout.write(
-    `\nmachine: ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}\n` +
+    `\nmachine: ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ` +
+      `net.core.rmem_max ${rmemMax()} (caps the UDP receive buffer)\n` +
       `\n| transport | messages | end-to-end msg/s (send → all queryable) | send msg/s | loss | p50 send→queryable | p99 send→queryable |\n|---|---:|---:|---:|---:|---:|---:|\n${rows.join('\n')}\n` +
       `\npeak RSS of handlog serve: ${fmt(rss)} MiB\n` +
       `CPU of handlog serve: ${cpu.all.toFixed(1)} s in all threads (${((cpu.all / sentTotal) * 1e6).toFixed(1)} µs/message), ` +

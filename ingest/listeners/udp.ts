@@ -28,7 +28,7 @@ export interface UdpListenerConfig {
   maxBacklog?: number;
 }
 
-export const DEFAULT_UDP_RECV_BUFFER_SIZE = 8 * 1024 * 1024;
+export const DEFAULT_UDP_RECV_BUFFER_SIZE = 32 * 1024 * 1024;
 /** Messages handed to the main thread and not yet processed, at most. */
 export const MAX_BACKLOG = 200_000;
 /** Kernel drops are also polled between scrapes so handlog_dropped_total{reason="udp_kernel"} stays current. */
