@@ -55,10 +55,8 @@ export function readTagAt(s: string, at: number, rec: LogRecord): number {
   const close = s.indexOf(']', i + 1);
   if (close < 0 || close - i > 24) return -1;
   rec.pid = pidValue(s, i + 1, close);
-  if (i > at) {
-    tagStart = at;
-    tagEnd = i;
-  }
+  tagStart = at;
+  tagEnd = i;
   let j = close + 1;
   if (s.charCodeAt(j) === 58) j++;
   return skipOneSpace(s, j);

@@ -268,8 +268,9 @@ ORDER BY id`);
     version: 6,
     name: 'logs: small compression blocks',
     up: async (ctx) => {
-      // Tables created before migration 1 set them get the block sizes for new parts (merges rewrite
-      // old ones); their granularity stays at 8,192 rows, which ClickHouse cannot change in place.
+      // A `logs` table created by an earlier version (before migration 1 set these) gets the block
+      // sizes for new parts (merges rewrite old ones); its granularity stays at 8,192 rows, which
+      // ClickHouse cannot change in place.
       await ctx.exec(`ALTER TABLE logs MODIFY SETTING ${SMALL_BLOCKS}`);
       return SMALL_BLOCKS;
     },
