@@ -120,6 +120,9 @@ async function main(): Promise<void> {
     loaded = m;
     process.stderr.write(`reusing the store in ${dir} (${m.rows.toLocaleString('en-US')} rows, loaded ${new Date(m.now).toISOString()})\n`);
   }
+  if (loaded === null && fs.existsSync(path.join(dir, 'data'))) {
+    throw new Error(`${dir} holds a store whose load did not finish: remove it or use another BENCH_DIR`);
+  }
   const store = await openStore({ dataDir: path.join(dir, 'data'), retentionDays: 30 });
   const now = loaded?.now ?? Date.now();
   const start = now - 7 * DAY;
