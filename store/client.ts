@@ -22,7 +22,7 @@ import {
 import type { StoredRecord } from '../core/record.js';
 import { HandlogError, errorMessage, type ErrorCode } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/logger.js';
-import { LOG_COLUMNS, runMigrations, toLogRow, validateRetentionDays } from './schema.js';
+import { LOG_COLUMNS, LOG_INPUT_STRUCTURE, runMigrations, toLogRow, validateRetentionDays } from './schema.js';
 
 export interface Store {
   readonly mode: 'embedded' | 'server';
@@ -367,10 +367,14 @@ function makeStore(
       const cols = format === 'TabSeparated' ? ` (${LOG_COLUMNS.join(', ')})` : '';
       await runInsert(dedupToken, `insert of ${path.basename(abs)} failed`, (settings) => {
         if (mode === 'embedded') {
-          // The engine reads the file straight from disk: no JS parsing or re-encoding.
-          // The insertion table gives the structure (use_structure_from_insertion_table_in_table_functions).
-          const quoted = "'" + abs.replace(/\\/g, '\\\\').replace(/'/g, "\\'") + "'";
-          return client.command({ query: `INSERT INTO logs${cols} ${settings} SELECT * FROM file(${quoted}, '${format}')` }).then(() => undefined);
+          // The engine reads the file straight from disk: no JS parsing or re-encoding. TSV is read
+          // with LOG_INPUT_STRUCTURE (no LowCardinality: several µs less per row); JSON rows carry
+          // names and take the insertion table's structure.
+          const quote = (v: string): string => "'" + v.replace(/\\/g, '\\\\').replace(/'/g, "\\'") + "'";
+          const structure = format === 'TabSeparated' ? `, ${quote(LOG_INPUT_STRUCTURE)}` : '';
+          return client
+            .command({ query: `INSERT INTO logs${cols} ${settings} SELECT * FROM file(${quote(abs)}, '${format}'${structure})` })
+            .then(() => undefined);
         }
         return client
           .exec({ query: `INSERT INTO logs${cols} ${settings} FORMAT ${format}`, values: fs.createReadStream(abs) })

@@ -15,7 +15,7 @@ import { silentLogger } from '../core/logger.js';
 import { classifyStoreError, isRefusal, openStore, parseClickhouseUrl, type Store } from './client.js';
 import { getDevice, listDevices } from './devices.js';
 import { countLogs, getLog, messageSearchMode, searchLogs, type LogFilters } from './queries.js';
-import { MIGRATIONS, runMigrations } from './schema.js';
+import { LOG_COLUMNS, LOG_INPUT_TYPES, MIGRATIONS, runMigrations } from './schema.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'handlog-store-'));
 let store: Store;
@@ -147,6 +147,14 @@ describe('schema and migrations', () => {
     expect(await create('logs')).toContain('TTL received_at + toIntervalDay(14)');
     expect(await create('device_errors_hourly')).toContain('TTL hour + toIntervalDay(14)');
     expect(await versions()).toHaveLength(MIGRATIONS.length);
+  });
+
+  test('row files are read with the table\'s types, LowCardinality aside', async () => {
+    const described = await rows<{ name: string; type: string }>('DESCRIBE TABLE logs');
+    const types = new Map(described.map((d) => [d.name, d.type]));
+    for (const c of LOG_COLUMNS) {
+      expect([c, LOG_INPUT_TYPES[c]]).toEqual([c, (types.get(c) ?? '').replace(/^LowCardinality\((.*)\)$/, '$1')]);
+    }
   });
 
   test('a second embedded store in the same process is refused', async () => {
