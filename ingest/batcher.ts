@@ -48,6 +48,8 @@ export class Batcher {
   /** Rows and bytes already written to the open segment. */
   private segRows = 0;
   private segBytes = 0;
+  /** performance.now() of the open segment's first written row. */
+  private segStartedAt = 0;
   private immediate: NodeJS.Immediate | undefined;
   private ageTimer: NodeJS.Timeout | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
@@ -192,6 +194,20 @@ export class Batcher {
     this.buf = next;
   }
 
+  /**
+   * The limits were lowered (the WAL's sink went idle): seal the open segment now if it is over
+   * them, else re-arm its age timer for the time it has left under the new age limit.
+   */
+  relimit(): void {
+    if (this.closed || (this.segRows === 0 && this.pendingCount === 0)) return;
+    const age = this.segRows > 0 ? performance.now() - this.segStartedAt : 0;
+    if (this.cuts.length > 0 || this.curRows >= this.limits.maxRows || this.curBytes >= this.limits.maxBytes || age >= this.limits.maxAgeMs) {
+      this.sealNow();
+    } else if (this.segRows > 0) {
+      this.armAgeTimer(this.limits.maxAgeMs - age);
+    }
+  }
+
   private sealOpen(): void {
     if (this.ageTimer !== undefined) {
       clearTimeout(this.ageTimer);
@@ -203,12 +219,17 @@ export class Batcher {
   }
 
   private startAgeTimer(): void {
+    this.segStartedAt = performance.now();
+    this.armAgeTimer(this.limits.maxAgeMs);
+  }
+
+  private armAgeTimer(ms: number): void {
     if (this.closed) return;
     if (this.ageTimer !== undefined) clearTimeout(this.ageTimer);
     this.ageTimer = setTimeout(() => {
       this.ageTimer = undefined;
       this.sealNow();
-    }, this.limits.maxAgeMs);
+    }, ms);
     // The age limit must not keep a finished process alive; listeners do that while serving.
     this.ageTimer.unref();
   }

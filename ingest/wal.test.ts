@@ -159,6 +159,39 @@ describe('WAL segments', () => {
     expect(w.take()?.rows).toBe(2);
   });
 
+  it('grows the open segment while the sink is busy and seals it as soon as the sink is idle', async () => {
+    const w = await openWal({ maxRows: 10, maxAgeMs: 50 });
+    for (let i = 0; i < 10; i++) w.append(row(i));
+    await turn();
+    const first = w.take(); // being inserted: the sink is busy
+    expect(first?.rows).toBe(10);
+    for (let i = 10; i < 40; i++) w.append(row(i));
+    await turn();
+    await delay(80);
+    // Past the base row and age limits, within 5× of them: still open.
+    expect(files('.wal')).toHaveLength(1);
+    expect(w.take()).toBeUndefined();
+    await w.ack(first!); // the sink is idle: the open segment is sealed at once
+    const next = w.take();
+    expect(next?.rows).toBe(30);
+    expect((await w.read(next!)).rows.map(lineId)).toEqual(idsOf(10, 40));
+  });
+
+  it('a young open segment seals at the base age once the sink is idle again', async () => {
+    const w = await openWal({ maxAgeMs: 60 });
+    w.append(row(0));
+    w.seal();
+    const first = w.take();
+    w.append(row(1)); // its age timer starts under the busy limit (5 × 60 ms)
+    await turn();
+    await delay(10);
+    await w.ack(first!);
+    expect(files('.wal')).toHaveLength(0); // younger than 60 ms: not sealed yet
+    await delay(150);
+    expect(files('.wal')).toHaveLength(1);
+    expect(w.take()?.rows).toBe(1);
+  });
+
   it('seal() writes queued rows and returns the last sealed seq; close() seals', async () => {
     const w = await openWal();
     w.append(row(1));

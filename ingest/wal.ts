@@ -127,15 +127,22 @@ export function createWal(config: WalConfig, deps: WalDeps): Wal {
     maxBytes: config.maxBytes ?? 16 * 1024 ** 2,
     maxAgeMs: config.maxAgeMs ?? 200,
   };
-  // The batcher reads these on every row. While sealed segments wait for the sink, the open one may
-  // grow BACKLOG_FACTOR times larger: its rows wait anyway, and fewer, larger inserts are what lets
-  // ClickHouse catch up (an insert costs a fixed part plus a per-row part).
+  // The batcher reads these on every row. While the sink is busy (a segment being inserted or
+  // waiting), the open segment may grow BACKLOG_FACTOR times larger: its rows would wait anyway, and
+  // fewer, larger inserts are what lets ClickHouse keep up. Per row, an insert of 50,000 rows cost
+  // half as much engine CPU as inserts of 10,000 (merges included: 11.7 vs 23–24 µs on chdb 26.7),
+  // mostly because small parts are merged again and again. When the sink goes idle, the base
+  // limits apply again at once (relimit), so a quiet service still inserts within maxAgeMs.
   const limits = { ...base };
+  let factor = 1;
   const adapt = (): void => {
-    const f = queue.length > 0 ? BACKLOG_FACTOR : 1;
+    const f = queue.length > 0 || inFlight.size > 0 ? BACKLOG_FACTOR : 1;
+    if (f === factor) return;
+    factor = f;
     limits.maxRows = base.maxRows * f;
     limits.maxBytes = base.maxBytes * f;
     limits.maxAgeMs = base.maxAgeMs * f;
+    if (f === 1) batcher.relimit();
   };
   const log = deps.logger.child({ component: 'wal' });
   const m = deps.metrics;
@@ -274,6 +281,7 @@ export function createWal(config: WalConfig, deps: WalDeps): Wal {
     queuedBytes -= seg.bytes;
     queuedRows -= seg.rows;
     checkPressure();
+    adapt();
   }
 
   function wake(): void {
@@ -374,8 +382,8 @@ export function createWal(config: WalConfig, deps: WalDeps): Wal {
 
     take() {
       const seg = queue.shift();
-      adapt();
       if (seg) inFlight.add(seg);
+      adapt();
       return seg;
     },
 
