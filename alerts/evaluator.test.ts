@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { StoredRecord } from '../core/record.js';
-import { Evaluator, MAX_GROUPS_PER_RULE, MAX_LOG_IDS, type AlertNotice } from './evaluator.js';
+import { randomUUID } from 'node:crypto';
+import { Evaluator, MAX_GROUPS_PER_RULE, MAX_LOG_IDS, packUuid, unpackUuid, type AlertNotice } from './evaluator.js';
 import { compileRule, validateRule, type AlertRule } from './rules.js';
 import { handsetLine, rng } from '../bench/corpus.js';
 import { parseLine } from '../parsers/detect.js';
@@ -98,6 +99,36 @@ describe('grouping, cooldown and resolve (fake clock)', () => {
     ev.process(row({ mac: 'aaaaaaaaaaaa' }), T0 + 11_500);
     expect(out.map((n) => [n.kind, n.mac, n.tag, n.count])).toEqual([['fired', 'aaaaaaaaaaaa', '', 3]]);
     expect(out[0]?.log_ids).toHaveLength(3);
+  });
+
+  it('a threshold window reports the ids of the matches it counts, in order, any id form', () => {
+    // count 20 makes the window grow past its first ring size; ids mix UUIDs and other strings.
+    const { ev, out } = setup([rule({ group_wait_ms: 0, cooldown_s: 0, condition: { type: 'threshold', count: 20, window_s: 60, per: 'handset' } })]);
+    const ids = Array.from({ length: 45 }, (_, i) => (i % 7 === 3 ? `not-a-uuid-${i}` : i % 11 === 5 ? randomUUID().toUpperCase() : randomUUID()));
+    ids.forEach((id, i) => ev.process(row({ id }), T0 + i * 100));
+    // 20 matches cross the threshold; each later match within the window is reported on its own.
+    expect(out[0]?.count).toBe(20);
+    expect(out[0]?.log_ids).toEqual(ids.slice(0, 20));
+    ev.tick(T0 + 10_000);
+    const later = out.slice(1).filter((n) => n.kind === 'update');
+    expect(later.reduce((a, n) => a + n.count, 0)).toBe(25);
+    expect(later.flatMap((n) => n.log_ids)).toEqual(ids.slice(20));
+  });
+
+  it('packs lowercase UUIDs into 16 bytes and back, and refuses anything else', () => {
+    const words = new Uint32Array(8);
+    for (let i = 0; i < 200; i++) {
+      const id = randomUUID();
+      expect(packUuid(id, words, 4)).toBe(true);
+      expect(unpackUuid(words, 4)).toBe(id);
+    }
+    expect(packUuid('00000000-0000-0000-0000-000000000000', words, 0)).toBe(true);
+    expect(unpackUuid(words, 0)).toBe('00000000-0000-0000-0000-000000000000');
+    expect(packUuid('ffffffff-ffff-ffff-ffff-ffffffffffff', words, 0)).toBe(true);
+    expect(unpackUuid(words, 0)).toBe('ffffffff-ffff-ffff-ffff-ffffffffffff');
+    for (const bad of ['', 'A0000000-0000-0000-0000-000000000000', '00000000-0000-0000-0000-00000000000g', '00000000x0000-0000-0000-000000000000', '00000000-0000-0000-0000-0000000000000']) {
+      expect(packUuid(bad, words, 0)).toBe(false);
+    }
   });
 
   it('a window that went quiet is dropped at the next sweep', () => {
