@@ -118,12 +118,32 @@ export async function getJson<T>(url: string): Promise<T> {
 
 /** Poll /api/logs/count until it reaches `n` or the deadline passes; returns the last count. */
 export async function waitForCount(http: string, query: string, n: number, timeoutMs: number, pollMs = 50): Promise<number> {
+  return (await waitForCountUntilStable(http, query, n, timeoutMs, pollMs, Infinity)).count;
+}
+
+/**
+ * Polls the count until it reaches `n`, stops growing for `stableMs` (lost messages never arrive:
+ * UDP), or `timeoutMs` passes. `lastChangeMs` is when the count last grew (Date.now() clock).
+ */
+export async function waitForCountUntilStable(
+  http: string,
+  query: string,
+  n: number,
+  timeoutMs: number,
+  pollMs: number,
+  stableMs: number,
+): Promise<{ count: number; lastChangeMs: number }> {
   const deadline = Date.now() + timeoutMs;
   let last = -1;
+  let lastChangeMs = Date.now();
   for (;;) {
     const { count } = await getJson<{ count: number }>(`${http}/api/logs/count${query}`);
-    last = count;
-    if (count >= n || Date.now() > deadline) return last;
+    const now = Date.now();
+    if (count !== last) {
+      last = count;
+      lastChangeMs = now;
+    }
+    if (count >= n || now > deadline || now - lastChangeMs >= stableMs) return { count: last, lastChangeMs };
     await new Promise((r) => setTimeout(r, pollMs));
   }
 }
