@@ -98,6 +98,12 @@ describe('encodeLogRowTsv', () => {
   it('escapes what TabSeparated needs escaped, and nothing else', () => {
     expect(tsvEscape('plain | text é')).toBe('plain | text é');
     expect(tsvEscape('a\tb\nc\\d\re\u0000f')).toBe('a\\tb\\nc\\\\d\\re\\0f');
+    // Long strings take the native-search path: each special character alone is still escaped.
+    const pad = 'x'.repeat(40);
+    for (const [c, e] of [['\\', '\\\\'], ['\t', '\\t'], ['\n', '\\n'], ['\r', '\\r'], ['\u0000', '\\0']] as const) {
+      expect(tsvEscape(pad + c + pad)).toBe(pad + e + pad);
+    }
+    expect(tsvEscape(pad + pad)).toBe(pad + pad);
   });
   it('equals the checked row on every fixture line and on random records', () => {
     const dir = join(import.meta.dirname, '..', 'parsers', 'fixtures');

