@@ -9,6 +9,7 @@
 //   by the store; row ids are derived from fingerprint and line number, so they are stable too.
 
 import { createHash, randomUUID } from 'node:crypto';
+import { uuidAt, uuidPrefix } from '../core/ids.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
@@ -95,12 +96,8 @@ export async function fingerprint(file: string): Promise<string> {
  * unique per line, and no hashing per row.
  */
 export function stableIdFactory(fileHash: string): (ordinal: number) => string {
-  const h = createHash('sha1').update(fileHash).digest();
-  h[6] = ((h[6] as number) & 0x0f) | 0x80;
-  h[8] = ((h[8] as number) & 0x3f) | 0x80;
-  const x = h.subarray(0, 10).toString('hex');
-  const prefix = `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-`;
-  return (ordinal) => prefix + ordinal.toString(16).padStart(12, '0');
+  const prefix = uuidPrefix(createHash('sha1').update(fileHash).digest());
+  return (ordinal) => uuidAt(prefix, ordinal);
 }
 
 /** The handset's rotated files (syslog.txt.1 … .5) in the order they were written: by their first time. */

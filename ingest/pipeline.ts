@@ -1,7 +1,7 @@
 // The one module that sees every stage: frame → parse → enrich → (subscribers: tail, alerts) → WAL.
 // The sink drains the WAL into ClickHouse on its own loop.
 
-import { randomUUID } from 'node:crypto';
+import { sequentialIds } from '../core/ids.js';
 import type { Counter, Registry } from '../core/metrics.js';
 import { snippet, type Logger } from '../core/logger.js';
 import { eventTime, type StoredRecord, type Transport } from '../core/record.js';
@@ -48,6 +48,7 @@ export function createPipeline(config: PipelineConfig, deps: PipelineDeps): Pipe
   const unparsed = deps.metrics.counter('handlog_unparsed_total', 'Messages stored raw because no format was recognised.');
   const listeners = new Set<RecordListener>();
   const session = config.session ?? '';
+  const nextId = sequentialIds();
 
   const receivedBy = new Map<Transport, { inc(by?: number): void }>();
   const parsedBy = new Map<string, { inc(by?: number): void }>();
@@ -76,7 +77,7 @@ export function createPipeline(config: PipelineConfig, deps: PipelineDeps): Pipe
     // The parsed record becomes the stored row in place: copying its fields per message showed in
     // the ingest profile.
     const row = rec as StoredRecord;
-    row.id = randomUUID();
+    row.id = nextId();
     row.time = eventTime(rec, receivedAt);
     row.received_at = receivedAt;
     row.source_ip = frame.sourceIp;
