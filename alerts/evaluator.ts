@@ -91,7 +91,7 @@ class Window {
   private odd: (string | undefined)[] | null = null;
   /** Ring index of the oldest match, matches held, matches ever pushed, matches already reported. */
   private start = 0;
-  len = 0;
+  private len = 0;
   private pushed = 0;
   private reported = 0;
 
