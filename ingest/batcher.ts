@@ -1,5 +1,5 @@
 // The batcher decides when rows reach the disk and when the open WAL segment is sealed.
-// Rows are queued as NDJSON lines and written once per event-loop turn (setImmediate), with one
+// Rows are queued as NDJSON lines and written once per event-loop turn (setImmediate) or every 4 MiB, with one
 // synchronous write per segment the turn touches (one, unless the turn crosses a limit), so a
 // kill -9 loses at most the rows of the current turn and the hot path does no per-row syscall
 // or promise. A segment is sealed when it reaches maxRows, maxBytes, or
@@ -33,6 +33,13 @@ const WRITE_RETRY_MS = 1000;
 const INITIAL_BUFFER_BYTES = 1024 * 1024;
 /** A turn that needed more than this leaves a buffer that is given back after the write. */
 const KEEP_BUFFER_BYTES = 8 * 1024 * 1024;
+/**
+ * Queued bytes that are written at once instead of at the end of the turn. A turn can carry tens of
+ * thousands of rows (UDP batches queued behind a garbage collection, a big TCP read); growing the
+ * buffer for them copied it again and again into fresh pages (in a UDP profile, Buffer copies and
+ * writes took more time than parsing).
+ */
+const FLUSH_AT_BYTES = 4 * 1024 * 1024;
 
 export class Batcher {
   // Queued lines are UTF-8 encoded straight into one reusable buffer: no join, no per-row
@@ -80,7 +87,9 @@ export class Batcher {
       this.curRows = 0;
       this.curBytes = 0;
     }
-    if (this.immediate === undefined && this.retryTimer === undefined && !this.closed) {
+    if (this.used >= FLUSH_AT_BYTES && this.retryTimer === undefined && !this.closed) {
+      this.flush();
+    } else if (this.immediate === undefined && this.retryTimer === undefined && !this.closed) {
       this.immediate = setImmediate(this.onTurn);
     }
     return n;
