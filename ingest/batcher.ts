@@ -1,8 +1,8 @@
 // The batcher decides when rows reach the disk and when the open WAL segment is sealed.
-// Rows are queued as NDJSON lines and written once per event-loop turn (setImmediate) or every 4 MiB, with one
-// synchronous write per segment the turn touches (one, unless the turn crosses a limit), so a
-// kill -9 loses at most the rows of the current turn and the hot path does no per-row syscall
-// or promise. A segment is sealed when it reaches maxRows, maxBytes, or
+// Rows are queued as lines and written once per event-loop turn (setImmediate), or as soon as 4 MiB
+// are queued, with one synchronous write per segment the write touches (one, unless it crosses a
+// limit), so a kill -9 loses at most the rows of the current turn and the hot path does no per-row
+// syscall or promise. A segment is sealed when it reaches maxRows, maxBytes, or
 // maxAgeMs after its first row; the WAL owns the files, the batcher only the policy.
 
 export interface BatchLimits {
@@ -87,10 +87,9 @@ export class Batcher {
       this.curRows = 0;
       this.curBytes = 0;
     }
-    if (this.used >= FLUSH_AT_BYTES && this.retryTimer === undefined && !this.closed) {
-      this.flush();
-    } else if (this.immediate === undefined && this.retryTimer === undefined && !this.closed) {
-      this.immediate = setImmediate(this.onTurn);
+    if (this.retryTimer === undefined && !this.closed) {
+      if (this.used >= FLUSH_AT_BYTES) this.flush();
+      else if (this.immediate === undefined) this.immediate = setImmediate(this.onTurn);
     }
     return n;
   }
