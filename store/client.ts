@@ -24,6 +24,14 @@ import { HandlogError, errorMessage, type ErrorCode } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/logger.js';
 import { LOG_COLUMNS, LOG_INPUT_STRUCTURE, runMigrations, toLogRow, validateRetentionDays } from './schema.js';
 
+/** A SQL string literal (backslash and quote escaped) for text that cannot be a query parameter. */
+function sqlString(v: string): string {
+  return "'" + v.replace(/\\/g, '\\\\').replace(/'/g, "\\'") + "'";
+}
+
+/** The file() structure argument of TabSeparated row files, quoted once. */
+const TSV_STRUCTURE = sqlString(LOG_INPUT_STRUCTURE);
+
 export interface Store {
   readonly mode: 'embedded' | 'server';
   readonly client: ClickHouseClient;
@@ -370,10 +378,9 @@ function makeStore(
           // The engine reads the file straight from disk: no JS parsing or re-encoding. TSV is read
           // with LOG_INPUT_STRUCTURE (no LowCardinality: several µs less per row); JSON rows carry
           // names and take the insertion table's structure.
-          const quote = (v: string): string => "'" + v.replace(/\\/g, '\\\\').replace(/'/g, "\\'") + "'";
-          const structure = format === 'TabSeparated' ? `, ${quote(LOG_INPUT_STRUCTURE)}` : '';
+          const structure = format === 'TabSeparated' ? `, ${TSV_STRUCTURE}` : '';
           return client
-            .command({ query: `INSERT INTO logs${cols} ${settings} SELECT * FROM file(${quote(abs)}, '${format}'${structure})` })
+            .command({ query: `INSERT INTO logs${cols} ${settings} SELECT * FROM file(${sqlString(abs)}, '${format}'${structure})` })
             .then(() => undefined);
         }
         return client
