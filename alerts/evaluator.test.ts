@@ -222,6 +222,21 @@ describe('grouping, cooldown and resolve (fake clock)', () => {
     }
   });
 
+  it('candidate lists follow the store semantics: a row without severity, tags by substring, rule changes', () => {
+    const anySev = rule({ name: 'any', filter: { tag_contains: 'sipserv' }, group_wait_ms: 0 });
+    const withMax = rule({ name: 'max', filter: { tag_contains: 'sipserv', max_severity: 7 }, group_wait_ms: 0 });
+    const { ev, out } = setup([anySev, withMax]);
+    ev.process(row({ severity: null, tag: 'SipService' }), T0);
+    ev.process(row({ severity: 6, tag: 'SipService' }), T0);
+    ev.process(row({ severity: 6, tag: 'Other' }), T0);
+    expect(out.map((n) => n.rule.name)).toEqual(['any', 'max']);
+    // The lists are rebuilt when the rules change: the same tag now meets the new rule.
+    ev.setRules([rule({ name: 'other', filter: { tag: 'Other' }, group_wait_ms: 0 })]);
+    ev.process(row({ severity: 3, tag: 'Other' }), T0);
+    ev.process(row({ severity: 3, tag: 'SipService' }), T0);
+    expect(out.map((n) => n.rule.name)).toEqual(['any', 'max', 'other']);
+  });
+
   it('drops the groups of a rule that is disabled or removed', () => {
     const r = rule({ group_wait_ms: 1000 });
     const { ev, out } = setup([r]);

@@ -68,7 +68,8 @@ interface Group {
   firstMs: number;
   lastMs: number;
   pending: number;
-  pendingIds: string[];
+  /** Ids of the pending events, packed (strings only when a notice is made). */
+  pendingIds: IdList;
   pendingFirstMs: number;
   total: number;
   message: string;
@@ -84,10 +85,12 @@ interface Group {
  * event loop, 0.9 µs less in all threads). An id that is not a lowercase UUID is kept as a string
  * beside the ring.
  */
+const WINDOW_FULL_SIZE = 64;
+
 class Window {
-  private cap = 8;
-  private times = new Float64Array(this.cap);
-  private words = new Uint32Array(this.cap * 4);
+  private cap: number;
+  private times: Float64Array;
+  private words: Uint32Array;
   private odd: (string | undefined)[] | null = null;
   /** Ring index of the oldest match, matches held, matches ever pushed, matches already reported. */
   private start = 0;
@@ -95,7 +98,15 @@ class Window {
   private pushed = 0;
   private reported = 0;
 
-  constructor(private readonly max: number) {}
+  constructor(private readonly max: number) {
+    // Windows of up to WINDOW_FULL_SIZE matches get their full size at once, in one buffer: the
+    // buffers, not the evaluation, were most of the garbage collector's work with a per-handset
+    // threshold rule over thousands of handsets.
+    this.cap = max <= WINDOW_FULL_SIZE ? Math.max(max, 1) : 8;
+    const buf = new ArrayBuffer(this.cap * 24);
+    this.times = new Float64Array(buf, 0, this.cap);
+    this.words = new Uint32Array(buf, this.cap * 8, this.cap * 4);
+  }
 
   /** The newest match's time (0 when empty). */
   newest(): number {
@@ -118,20 +129,22 @@ class Window {
   }
 
   /**
-   * When the window holds `max` matches: how many were not reported yet (they are reported now),
-   * and their ids; else null.
+   * When the window holds `max` matches: how many were not reported yet (0 when it holds fewer).
+   * `report` then marks them reported and copies their ids into `into` while it has room.
    */
-  takeUnreported(): { n: number; ids: string[] } | null {
-    if (this.len < this.max) return null;
-    const from = Math.max(this.pushed - this.len, this.reported);
-    const n = this.pushed - from;
+  unreported(): number {
+    if (this.len < this.max) return 0;
+    return this.pushed - Math.max(this.pushed - this.len, this.reported);
+  }
+
+  report(into: IdList | null): void {
+    const n = this.unreported();
     this.reported = this.pushed;
-    const ids: string[] = [];
-    for (let k = this.len - n; k < this.len && ids.length < MAX_LOG_IDS; k++) {
+    if (into === null) return;
+    for (let k = this.len - n; k < this.len && !into.full(); k++) {
       const i = (this.start + k) % this.cap;
-      ids.push(this.odd?.[i] ?? unpackUuid(this.words, i * 4));
+      into.pushPacked(this.words, i * 4, this.odd?.[i]);
     }
-    return { n, ids };
   }
 
   private dropOldest(): void {
@@ -142,8 +155,9 @@ class Window {
 
   private grow(): void {
     const cap = Math.min(this.cap * 2, Math.max(this.max, 8));
-    const times = new Float64Array(cap);
-    const words = new Uint32Array(cap * 4);
+    const buf = new ArrayBuffer(cap * 24);
+    const times = new Float64Array(buf, 0, cap);
+    const words = new Uint32Array(buf, cap * 8, cap * 4);
     const odd = this.odd === null ? null : new Array<string | undefined>(cap);
     for (let k = 0; k < this.len; k++) {
       const i = (this.start + k) % this.cap;
@@ -156,6 +170,57 @@ class Window {
     this.words = words;
     this.odd = odd;
     this.start = 0;
+  }
+}
+
+/**
+ * The ids a notice will carry (at most MAX_LOG_IDS), packed like a Window's: a group holds them
+ * until its notice, possibly for a whole cooldown, so they are not kept as strings.
+ */
+class IdList {
+  private words: Uint32Array | null = null;
+  private odd: (string | undefined)[] | null = null;
+  private n = 0;
+
+  full(): boolean {
+    return this.n >= MAX_LOG_IDS;
+  }
+
+  push(id: string): void {
+    if (this.n >= MAX_LOG_IDS) return;
+    this.words ??= new Uint32Array(MAX_LOG_IDS * 4);
+    if (packUuid(id, this.words, this.n * 4)) {
+      if (this.odd !== null) this.odd[this.n] = undefined;
+    } else (this.odd ??= new Array<string | undefined>(MAX_LOG_IDS))[this.n] = id;
+    this.n++;
+  }
+
+  /** Copies a packed id (or `odd`, an id that is not a UUID) from a Window. */
+  pushPacked(words: Uint32Array, at: number, odd: string | undefined): void {
+    if (this.n >= MAX_LOG_IDS) return;
+    this.words ??= new Uint32Array(MAX_LOG_IDS * 4);
+    if (odd !== undefined) (this.odd ??= new Array<string | undefined>(MAX_LOG_IDS))[this.n] = odd;
+    else {
+      this.words.set(words.subarray(at, at + 4), this.n * 4);
+      if (this.odd !== null) this.odd[this.n] = undefined;
+    }
+    this.n++;
+  }
+
+  /** The ids as strings; the list is empty afterwards (its buffer is kept for the next ones). */
+  take(): string[] {
+    const ids: string[] = [];
+    for (let k = 0; k < this.n; k++) ids.push(this.odd?.[k] ?? unpackUuid(this.words as Uint32Array, k * 4));
+    this.n = 0;
+    return ids;
+  }
+
+  /** The ids as strings, left in place. */
+  peek(): string[] {
+    const n = this.n;
+    const ids = this.take();
+    this.n = n;
+    return ids;
   }
 }
 
@@ -197,18 +262,41 @@ export function unpackUuid(words: Uint32Array, at: number): string {
 /** A rule with its compiled test and its state; groups are keyed mac → tag (no key strings per row). */
 interface RuleState {
   rule: AlertRule;
-  /** null when the inline checks and the tag index already decide (no call per row). */
+  /**
+   * What is left to test once the candidate lists have decided the tag list, tag_contains and the
+   * severities (the mac list, the text, the kind's own condition); null when nothing is left.
+   */
   test: RuleTest | null;
-  /** Cheap checks done inline before the compiled test: the severity range the filter passes... */
-  minSeverity: number;
-  maxSeverity: number;
-  /** ...whether the kind reads the battery or a missed_events jump. */
+  /** Whether the kind reads the battery or a missed_events jump. */
   needsBattery: boolean;
   needsMissed: boolean;
   groups: Map<string, Map<string, Group>>;
   open: number;
   /** Threshold windows by mac ('' for overall). */
   windows: Map<string, Window>;
+}
+
+/** Candidate rules of one tag, by severity: index 0–7 the severity, 8 a row without one. */
+type Candidates = RuleState[][];
+
+/** Distinct tags whose candidate lists are remembered (a fleet has a few hundred). */
+const MAX_TAGS_CACHED = 10_000;
+const NO_SEVERITY = 8;
+
+/** Does a rule's filter admit this severity (null: the row has none)? The store's semantics. */
+function admitsSeverity(f: AlertRule['filter'], sev: number | null): boolean {
+  if (sev === null) return f.severity.length === 0 && f.max_severity === null;
+  return (f.severity.length === 0 || f.severity.includes(sev)) && (f.max_severity === null || sev <= f.max_severity);
+}
+
+function admitsTag(f: AlertRule['filter'], tag: string): boolean {
+  if (f.tag.length > 0 && !f.tag.includes(tag)) return false;
+  return f.tag_contains === '' || tag.toLowerCase().includes(f.tag_contains.toLowerCase());
+}
+
+/** Last cumulative missed_events of a handset (an object, so an update is no Map write). */
+interface MissedState {
+  value: number;
 }
 
 export interface EvaluatorStats {
@@ -220,11 +308,13 @@ export interface EvaluatorStats {
 
 export class Evaluator {
   private states: RuleState[] = [];
-  /** Rules without a tag list, and rules by each tag of their list: a row meets only its candidates. */
-  private anyTag: RuleState[] = [];
-  private readonly byTag = new Map<string, RuleState[]>();
+  /**
+   * Per tag, the rules a row of that tag and severity can match at all: a row meets only its
+   * candidates, and most rows (Info, Debug) meet none. Built on first sight of each tag.
+   */
+  private readonly byTag = new Map<string, Candidates>();
   /** Last cumulative missed_events per handset; kept only while a missed_events_jump rule is on. */
-  private readonly missed = new Map<string, number>();
+  private readonly missed = new Map<string, MissedState>();
   private trackMissed = false;
   private totalGroups = 0;
   private totalWindows = 0;
@@ -247,17 +337,10 @@ export class Evaluator {
         const prev = old.get(rule.id);
         const keepWindows = prev !== undefined && JSON.stringify(prev.rule.condition) === JSON.stringify(rule.condition);
         const f = rule.filter;
-        const sevs = f.severity.length > 0 ? Math.max(...f.severity) : 255;
-        const minSev = f.severity.length > 0 ? Math.min(...f.severity) : 0;
-        // A severity set without gaps is a range; with the tag list decided by the index, a filter
-        // of only those needs no per-row call.
-        const range = f.severity.length === 0 || f.severity.length === sevs - minSev + 1;
-        const covered = range && f.mac.length === 0 && f.tag_contains === '' && f.q === '';
+        const residual = f.mac.length > 0 || f.q !== '';
         return {
           rule,
-          test: covered && rule.kind === 'match' ? null : compileRule(rule, covered),
-          minSeverity: minSev,
-          maxSeverity: f.max_severity === null ? sevs : Math.min(sevs, f.max_severity),
+          test: !residual && rule.kind === 'match' ? null : compileRule(rule, 'tag-and-severity'),
           needsBattery: rule.kind.startsWith('battery_'),
           needsMissed: rule.kind === 'missed_events_jump',
           groups: prev?.groups ?? new Map(),
@@ -265,47 +348,64 @@ export class Evaluator {
           windows: keepWindows ? prev.windows : new Map(),
         };
       });
-    this.anyTag = this.states.filter((s) => s.rule.filter.tag.length === 0);
     this.byTag.clear();
-    for (const s of this.states) {
-      for (const t of s.rule.filter.tag) {
-        const list = this.byTag.get(t);
-        if (list === undefined) this.byTag.set(t, [s]);
-        else list.push(s);
-      }
-    }
     this.totalGroups = this.states.reduce((n, s) => n + s.open, 0);
     this.totalWindows = this.states.reduce((n, s) => n + s.windows.size, 0);
     this.trackMissed = this.states.some((s) => s.rule.kind === 'missed_events_jump');
     if (!this.trackMissed) this.missed.clear();
   }
 
-  /** Evaluate one accepted row at `nowMs` (its processing time). */
-  process(row: StoredRecord, nowMs: number): void {
-    const mac = row.mac ?? '';
-    let prevMissed: number | null = null;
-    if (this.trackMissed && mac !== '' && row.missed_events !== null) {
-      prevMissed = this.missed.get(mac) ?? null;
-      if (prevMissed === null && this.missed.size >= MAX_MISSED_TRACKED) {
-        // The handset seen first goes: a fleet larger than the map loses one comparison per handset.
-        const oldest = this.missed.keys().next();
-        if (oldest.done !== true) this.missed.delete(oldest.value);
-      }
-      if (prevMissed !== row.missed_events) this.missed.set(mac, row.missed_events);
+  private candidates(tag: string): Candidates {
+    let c = this.byTag.get(tag);
+    if (c !== undefined) return c;
+    const forTag = this.states.filter((s) => admitsTag(s.rule.filter, tag));
+    c = [];
+    for (let sev = 0; sev <= NO_SEVERITY; sev++) {
+      c.push(forTag.filter((s) => admitsSeverity(s.rule.filter, sev === NO_SEVERITY ? null : sev)));
     }
-    this.evaluate(this.anyTag, row, mac, prevMissed, nowMs);
-    const tagged = row.tag === null ? undefined : this.byTag.get(row.tag);
-    if (tagged !== undefined) this.evaluate(tagged, row, mac, prevMissed, nowMs);
+    if (this.byTag.size < MAX_TAGS_CACHED) this.byTag.set(tag, c);
+    return c;
   }
 
-  private evaluate(states: readonly RuleState[], row: StoredRecord, mac: string, prevMissed: number | null, nowMs: number): void {
-    const sev = row.severity ?? 255;
-    for (const st of states) {
-      if (sev > st.maxSeverity || sev < st.minSeverity || (st.needsBattery && row.battery === undefined) || (st.needsMissed && prevMissed === null)) continue;
+  /** Evaluate one accepted row at `nowMs` (its processing time). */
+  process(row: StoredRecord, nowMs: number): void {
+    // Each field is read once: rows come in several shapes (with or without battery, event…), and
+    // repeated reads in the loop below were a large part of the per-row cost.
+    const mac = row.mac ?? '';
+    const tag = row.tag ?? '';
+    const sev = row.severity;
+    const missed = row.missed_events;
+    let prevMissed: number | null = null;
+    if (this.trackMissed && mac !== '' && missed !== null) {
+      const m = this.missed.get(mac);
+      if (m !== undefined) {
+        prevMissed = m.value;
+        m.value = missed;
+      } else {
+        if (this.missed.size >= MAX_MISSED_TRACKED) {
+          // The handset seen first goes: a fleet larger than the map loses one comparison per handset.
+          const oldest = this.missed.keys().next();
+          if (oldest.done !== true) this.missed.delete(oldest.value);
+        }
+        this.missed.set(mac, { value: missed });
+      }
+    }
+    const list = this.candidates(tag)[sev !== null && sev >= 0 && sev < NO_SEVERITY ? sev : NO_SEVERITY] as RuleState[];
+    if (list.length === 0) return;
+    const hasBattery = row.battery !== undefined;
+    const id = row.id;
+    for (let i = 0; i < list.length; i++) {
+      const st = list[i] as RuleState;
+      if ((st.needsBattery && !hasBattery) || (st.needsMissed && prevMissed === null)) continue;
       if (st.test !== null && !st.test(row, prevMissed)) continue;
       const cond = st.rule.condition;
       if (cond.type === 'every') {
-        this.add(st, mac, row.tag ?? '', 1, row.id, row, nowMs);
+        const g = this.group(st, mac, tag, row, nowMs);
+        if (g === null) this.skipped++;
+        else {
+          g.pendingIds.push(id);
+          this.count(st, g, 1, row, nowMs);
+        }
         continue;
       }
       const wmac = cond.per === 'handset' ? mac : '';
@@ -318,49 +418,56 @@ export class Evaluator {
         this.totalWindows++;
         st.windows.set(wmac, (w = new Window(cond.count)));
       }
-      w.push(nowMs, row.id, nowMs - cond.window_s * 1000);
+      w.push(nowMs, id, nowMs - cond.window_s * 1000);
       // Crossing the threshold reports the whole window; while it stays crossed, each match adds one.
-      const due = w.takeUnreported();
-      if (due === null) continue;
-      this.add(st, wmac, '', due.n, due.ids, row, nowMs);
+      const n = w.unreported();
+      if (n === 0) continue;
+      const g = this.group(st, wmac, '', row, nowMs);
+      w.report(g === null ? null : g.pendingIds);
+      if (g === null) this.skipped += n;
+      else this.count(st, g, n, row, nowMs);
     }
   }
 
-  private add(st: RuleState, mac: string, tag: string, n: number, ids: string | string[], row: StoredRecord, nowMs: number): void {
+  /** The open group of (rule, mac, tag), its overflow group, or a new one; null when MAX_GROUPS is reached. */
+  private group(st: RuleState, mac: string, tag: string, row: StoredRecord, nowMs: number): Group | null {
     let byTag = st.groups.get(mac);
     let g = byTag?.get(tag);
-    if (g === undefined && st.open >= MAX_GROUPS_PER_RULE) {
+    if (g !== undefined) return g;
+    if (st.open >= MAX_GROUPS_PER_RULE) {
       mac = OVERFLOW;
       tag = OVERFLOW;
       byTag = st.groups.get(mac);
       g = byTag?.get(tag);
+      if (g !== undefined) return g;
     }
-    if (g === undefined) {
-      if (this.totalGroups >= MAX_GROUPS) {
-        this.skipped += n;
-        return;
-      }
-      if (byTag === undefined) st.groups.set(mac, (byTag = new Map()));
-      g = {
-        mac,
-        tag,
-        incidentId: randomUUID(),
-        fired: false,
-        dueMs: nowMs + st.rule.group_wait_ms,
-        firstMs: nowMs,
-        lastMs: nowMs,
-        pending: 0,
-        pendingIds: [],
-        pendingFirstMs: nowMs,
-        total: 0,
-        message: row.message,
-        severity: row.severity,
-      };
-      byTag.set(tag, g);
-      st.open++;
-      this.totalGroups++;
-    }
+    if (this.totalGroups >= MAX_GROUPS) return null;
+    if (byTag === undefined) st.groups.set(mac, (byTag = new Map()));
+    g = {
+      mac,
+      tag,
+      incidentId: randomUUID(),
+      fired: false,
+      dueMs: nowMs + st.rule.group_wait_ms,
+      firstMs: nowMs,
+      lastMs: nowMs,
+      pending: 0,
+      pendingIds: new IdList(),
+      pendingFirstMs: nowMs,
+      total: 0,
+      message: row.message,
+      severity: row.severity,
+    };
+    byTag.set(tag, g);
+    st.open++;
+    this.totalGroups++;
+    return g;
+  }
+
+  /** Folds `n` events, the newest `row` (their ids already added), into the group. */
+  private count(st: RuleState, g: Group, n: number, row: StoredRecord, nowMs: number): void {
     if (g.pending === 0) {
+      // The notice's sample is the first event it reports.
       g.pendingFirstMs = nowMs;
       g.message = row.message;
       g.severity = row.severity;
@@ -368,14 +475,6 @@ export class Evaluator {
     g.pending += n;
     g.total += n;
     g.lastMs = Math.max(g.lastMs, nowMs);
-    if (typeof ids === 'string') {
-      if (g.pendingIds.length < MAX_LOG_IDS) g.pendingIds.push(ids);
-    } else {
-      for (const id of ids) {
-        if (g.pendingIds.length >= MAX_LOG_IDS) break;
-        g.pendingIds.push(id);
-      }
-    }
     if (!g.fired && st.rule.group_wait_ms === 0) this.tickGroup(st, g, nowMs);
   }
 
@@ -418,7 +517,7 @@ export class Evaluator {
     }
     if (nowMs - g.lastMs >= rule.resolve_after_s * 1000) {
       // Events folded since the last notice are part of the total the resolved notice reports.
-      this.emit(this.notice(g, rule, 'resolved', g.total, g.pendingIds, g.firstMs, nowMs));
+      this.emit(this.notice(g, rule, 'resolved', g.total, g.pendingIds.peek(), g.firstMs, nowMs));
       const byTag = st.groups.get(g.mac);
       byTag?.delete(g.tag);
       if (byTag?.size === 0) st.groups.delete(g.mac);
@@ -428,9 +527,8 @@ export class Evaluator {
   }
 
   private flush(g: Group, rule: AlertRule, kind: NoticeKind, nowMs: number): void {
-    this.emit(this.notice(g, rule, kind, g.pending, g.pendingIds, g.pendingFirstMs, nowMs));
+    this.emit(this.notice(g, rule, kind, g.pending, g.pendingIds.take(), g.pendingFirstMs, nowMs));
     g.pending = 0;
-    g.pendingIds = [];
   }
 
   private notice(g: Group, rule: AlertRule, kind: NoticeKind, count: number, ids: string[], firstMs: number, nowMs: number): AlertNotice {

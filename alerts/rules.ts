@@ -209,9 +209,15 @@ export function toLogFilters(f: RuleFilter): LogFilters {
  */
 export type RuleTest = (row: StoredRecord, prevMissed: number | null) => boolean;
 
-/** `filterChecked`: the caller has already applied the filter (the evaluator's severity range and tag index). */
-export function compileRule(rule: AlertRule, filterChecked = false): RuleTest {
-  const filter: RowMatcher = filterChecked ? () => true : compileFilters(toLogFilters(rule.filter));
+/**
+ * `decided`: 'tag-and-severity' when the caller has already applied the tag list, tag_contains and
+ * the severities (the evaluator's candidate lists): only the mac list and the text are tested.
+ */
+export function compileRule(rule: AlertRule, decided: 'nothing' | 'tag-and-severity' = 'nothing'): RuleTest {
+  const f = rule.filter;
+  const filters: LogFilters =
+    decided === 'nothing' ? toLogFilters(f) : toLogFilters({ ...emptyFilter(), mac: f.mac, q: f.q });
+  const filter: RowMatcher = compileFilters(filters);
   const value = rule.value ?? 0;
   switch (rule.kind) {
     case 'match':

@@ -132,6 +132,28 @@ function cpuSeconds(pid: number, tid?: number): number {
   return (Number(f[11]) + Number(f[12])) / 100;
 }
 
+/**
+ * CPU seconds of a process's live threads grouped by thread name (the engine names its pools:
+ * MergeMutate, QueryPipelineEx…; Node's own threads are `node` and V8's `V8 Worker`…); what threads
+ * that already ended used is the rest of the process total, under "(ended threads)".
+ */
+function cpuByThreadName(pid: number): Map<string, number> {
+  const byName = new Map<string, number>();
+  let live = 0;
+  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const name = tid === String(pid) ? 'event loop' : fs.readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
+      const s = cpuSeconds(pid, Number(tid));
+      byName.set(name, (byName.get(name) ?? 0) + s);
+      live += s;
+    } catch {
+      // the thread ended between the listing and the read
+    }
+  }
+  byName.set('(ended threads)', Math.max(0, cpuSeconds(pid) - live));
+  return byName;
+}
+
 /** The rsyslog daemon, when installed: the same TCP load into a plain file, for the ratio. */
 function findRsyslogd(): string | null {
   for (const p of ['/usr/sbin/rsyslogd', '/sbin/rsyslogd', '/usr/local/sbin/rsyslogd']) if (fs.existsSync(p)) return p;
@@ -302,6 +324,7 @@ async function main(): Promise<void> {
   const rss = served.child.pid === undefined ? NaN : peakRssMb(served.child.pid);
   const pid = served.child.pid;
   const cpu = pid === undefined ? { all: NaN, loop: NaN } : { all: cpuSeconds(pid), loop: cpuSeconds(pid, pid) };
+  const threads = pid === undefined ? new Map<string, number>() : cpuByThreadName(pid);
   const metrics = await (await fetch(`${http}/metrics`)).text();
   await served.stop();
   await alerting?.close();
@@ -321,7 +344,12 @@ async function main(): Promise<void> {
       `\n| transport | messages | end-to-end msg/s (send → all queryable) | send msg/s | loss | p50 send→queryable | p99 send→queryable |\n|---|---:|---:|---:|---:|---:|---:|\n${rows.join('\n')}\n` +
       `\npeak RSS of handlog serve: ${fmt(rss)} MiB\n` +
       `CPU of handlog serve: ${cpu.all.toFixed(1)} s in all threads (${((cpu.all / sentTotal) * 1e6).toFixed(1)} µs/message), ` +
-      `${cpu.loop.toFixed(1)} s in the event-loop thread (${((cpu.loop / sentTotal) * 1e6).toFixed(1)} µs/message)\n`,
+      `${cpu.loop.toFixed(1)} s in the event-loop thread (${((cpu.loop / sentTotal) * 1e6).toFixed(1)} µs/message)\n` +
+      `CPU by thread name (µs/message): ${[...threads]
+        .filter(([, s]) => s >= 0.05)
+        .sort((a, b) => b[1] - a[1])
+        .map(([name, s]) => `${name} ${((s / sentTotal) * 1e6).toFixed(1)}`)
+        .join(', ')}\n`,
   );
   const rsyslogd = findRsyslogd();
   if (rsyslogd === null) {
