@@ -3,7 +3,7 @@
 // one it accepts; openapi.test.ts also checks every /api route registered in the app is described.
 
 import { SEVERITY_NAMES } from '../core/record.js';
-import { MAX_LIMIT } from '../store/queries.js';
+import { LOG_FIELDS, MAX_LIMIT } from '../store/queries.js';
 import { ROUTE_PARAMS, type RouteName } from './params.js';
 
 type Schema = Record<string, unknown>;
@@ -24,6 +24,10 @@ export const PARAM_DOCS: Record<string, { description: string; schema: Schema }>
   to: { description: 'End of the range on `time` (exclusive)', schema: TIME },
   limit: { description: 'Rows per page', schema: { type: 'integer', minimum: 1, maximum: MAX_LIMIT } },
   cursor: { description: 'next_cursor of the previous page', schema: { type: 'string' } },
+  fields: {
+    description: `Comma list of the row fields to return (id and time always; default every field; fewer fields, a faster page): ${LOG_FIELDS.join(', ')}`,
+    schema: { type: 'string' },
+  },
   format: { description: 'Export format', schema: { type: 'string', enum: ['ndjson', 'csv'], default: 'ndjson' } },
   interval: { description: 'Bucket size: 30s, 5m, 1h, 1d, 1w (chosen from the range when absent)', schema: { type: 'string' } },
   sort: { description: 'last_seen, mac, errors_24h or battery_level_pct; - prefix for descending', schema: { type: 'string', default: '-last_seen' } },

@@ -75,6 +75,9 @@ const bad: [string, string][] = [
   ['/api/stats?limit=10', 'limit'],
   ['/api/stats?severity=nope', 'severity'],
   ['/api/stats?from=-1h&to=-2h', 'from'],
+  ['/api/logs?fields=message,nope', 'fields'],
+  ['/api/logs?fields=,', 'fields'],
+  ['/api/logs/count?fields=message', 'fields'],
 ];
 
 describe('400 naming the parameter', () => {
@@ -136,6 +139,10 @@ describe('parseLogFilters', () => {
       limit: 50,
       cursor: 'abc',
     });
+  });
+
+  it('fields: a comma list of record fields, on /api/logs only', () => {
+    expect(parseLogFilters(new URLSearchParams('fields=message, battery,message'), NOW, 'logs')).toEqual({ limit: 100, fields: ['message', 'battery'] });
   });
 
   it('pages only on /api/logs (default limit 100)', () => {

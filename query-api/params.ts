@@ -5,7 +5,7 @@
 import { HandlogError } from '../core/errors.js';
 import { SEVERITY_NAMES } from '../core/record.js';
 import { parseMac } from '../parsers/mac.js';
-import { DEFAULT_LIMIT, MAX_LIMIT, type LogFilters } from '../store/queries.js';
+import { DEFAULT_LIMIT, LOG_FIELDS, MAX_LIMIT, type LogFilters } from '../store/queries.js';
 
 /** The log filters of DESIGN §4 (paging and format are per route). */
 export const LOG_FILTER_PARAMS = ['mac', 'tag', 'tag_contains', 'severity', 'max_severity', 'q', 'host', 'session', 'from', 'to'] as const;
@@ -15,7 +15,7 @@ const TAIL_FILTER_PARAMS = LOG_FILTER_PARAMS.filter((p) => p !== 'from' && p !==
 
 /** Known query parameters of each route; anything else is a 400. */
 export const ROUTE_PARAMS = {
-  logs: [...LOG_FILTER_PARAMS, 'limit', 'cursor'],
+  logs: [...LOG_FILTER_PARAMS, 'limit', 'cursor', 'fields'],
   'logs/count': [...LOG_FILTER_PARAMS],
   'logs/export': [...LOG_FILTER_PARAMS, 'format'],
   'logs/tail': TAIL_FILTER_PARAMS,
@@ -135,6 +135,16 @@ function list(v: string, sep: string | RegExp): string[] {
     .filter((s) => s !== '');
 }
 
+/** `fields`: a comma list of record fields (id and time come anyway). */
+export function parseFields(v: string): string[] {
+  const names = [...new Set(list(v, ','))];
+  if (names.length === 0) throw bad('fields', `is empty (known: ${LOG_FIELDS.join(', ')})`);
+  for (const n of names) {
+    if (!(LOG_FIELDS as readonly string[]).includes(n)) throw bad('fields', `unknown field ${JSON.stringify(n)} (known: ${LOG_FIELDS.join(', ')})`);
+  }
+  return names;
+}
+
 /**
  * Parse the log filters of DESIGN §4 from a query string, for one of the routes that take them.
  * Unknown parameters (for that route) are a 400; `limit`/`cursor` are read where the route pages.
@@ -177,6 +187,8 @@ export function parseLogFilters(
     f.limit = parseLimit(q, 'limit', DEFAULT_LIMIT, MAX_LIMIT);
     const cursor = one(q, 'cursor');
     if (cursor !== undefined && cursor !== '') f.cursor = cursor;
+    const fields = one(q, 'fields');
+    if (fields !== undefined) f.fields = parseFields(fields);
   }
   return f;
 }

@@ -144,6 +144,11 @@ async function main(): Promise<void> {
   await add('tags SipService\\|SlnkOTA, last hour', { tag: ['SipService', 'SlnkOTA'], from: iso(now - 3_600_000), to: iso(now) }, ['grep', '-E', "'(SipService|SlnkOTA)\\['"]);
   await add('Fatal + Error, 7 days', { severity: [0, 3], from: iso(start), to: iso(now) }, ['grep', '-E', "'\\|(128|131)\\|'"]);
   await add('text "Handshake failed", 7 days', { q: 'Handshake failed', from: iso(start), to: iso(now) }, ['grep', '-F', "'Handshake failed'"]);
+  // The same two questions as the UI's log table asks them: only the fields it shows
+  // (ui/src/lib/components/SearchPage.svelte, TABLE_FIELDS); the detail panel fetches a whole row.
+  const tableFields = ['severity', 'severity_name', 'mac', 'tag', 'host', 'message', 'battery', 'parse_error'];
+  await add('one handset (MAC), last 24 h, newest 100, UI table fields', { mac: [mac], from: iso(now - DAY), to: iso(now), fields: tableFields }, ['grep', '-F', mac]);
+  await add('tags SipService\\|SlnkOTA, last hour, UI table fields', { tag: ['SipService', 'SlnkOTA'], from: iso(now - 3_600_000), to: iso(now), fields: tableFields }, ['grep', '-E', "'(SipService|SlnkOTA)\\['"]);
   const dev = await time(RUNS, () => listDevices(client), (d) => d.length === 5000);
   const g = grep(['grep', '-oE', "'00907a[0-9a-f]{6}'", '|', 'sort', '-u'], flat);
   rows.push(`| device list (5,000 handsets) | ${dev.p50.toFixed(1)} ms | ${dev.p95.toFixed(1)} ms | ${g.ms.toFixed(0)} ms | ${(g.ms / dev.p50).toFixed(0)}× |`);

@@ -261,6 +261,19 @@ describe('tags, stats and export', () => {
     await count(`mac=${mac}`, lines.length);
   });
 
+  it('fields cut each row to what is asked (id and time always), pages unchanged', async () => {
+    const full = await api<{ rows: StoredRecord[]; next_cursor: string | null }>(svc.http, `/api/logs?mac=${mac}&limit=2`);
+    const cut = await api<{ rows: Record<string, unknown>[]; next_cursor: string | null }>(
+      svc.http,
+      `/api/logs?mac=${mac}&limit=2&fields=message,severity,battery`,
+    );
+    expect(cut.status).toBe(200);
+    expect(cut.body.rows).toEqual(full.body.rows.map((r) => ({ id: r.id, time: r.time, message: r.message, severity: r.severity })));
+    expect(cut.body.next_cursor).toBe(full.body.next_cursor);
+    const next = await api<{ rows: Record<string, unknown>[] }>(svc.http, `/api/logs?mac=${mac}&limit=2&fields=tag&cursor=${encodeURIComponent(cut.body.next_cursor ?? '')}`);
+    expect(next.body.rows.map((r) => Object.keys(r).sort())).toEqual([['id', 'tag', 'time'], ['id', 'tag', 'time']]);
+  });
+
   it('tags with counts, filtered by text and time', async () => {
     const r = await api<{ tags: { tag: string; count: number }[] }>(svc.http, '/api/tags?q=apitest');
     expect(r.status).toBe(200);

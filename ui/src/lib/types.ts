@@ -14,16 +14,17 @@ export interface Battery {
   technology?: string;
 }
 
+/** A row of /api/logs; a page asked for fewer `fields` has only those (id and time always). */
 export interface LogRow {
   id: string;
   time: string;
-  received_at: string;
+  received_at?: string;
   syslog_time?: string | null;
   device_time?: string | null;
-  format: string;
-  transport: string;
-  source_ip: string;
-  session: string;
+  format?: string;
+  transport?: string;
+  source_ip?: string;
+  session?: string;
   facility?: number | null;
   severity?: number | null;
   severity_name?: string | null;
@@ -34,7 +35,7 @@ export interface LogRow {
   mac?: string | null;
   uptime_ms?: number | null;
   missed_events?: number | null;
-  message: string;
+  message?: string;
   battery?: Battery;
   event?: Record<string, unknown>;
   parse_error?: string | null;
