@@ -15,6 +15,12 @@ export class ApiError extends Error {
 
 export type Query = Record<string, string | number | undefined | null>;
 
+/**
+ * The row fields the log table (and the session player's table) shows: pages ask only for these
+ * (`fields`), and the detail panel fetches the whole row when one is opened.
+ */
+export const LOG_TABLE_FIELDS = 'severity,severity_name,mac,tag,host,message,battery,parse_error';
+
 export function queryString(q: Query): string {
   const p = new URLSearchParams();
   for (const [k, v] of Object.entries(q)) if (v !== undefined && v !== null && v !== '') p.set(k, String(v));
