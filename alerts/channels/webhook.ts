@@ -76,8 +76,9 @@ let poster: Worker | null = null;
 let lastId = 0;
 const answers = new Map<number, (r: number | string) => void>();
 
-/** Fails what the thread still had and lets the next POST start a new one. */
-function posterGone(why: string): void {
+/** Fails what the thread still had and lets the next POST start a new one (once per thread). */
+function posterGone(w: Worker, why: string): void {
+  if (poster !== w) return;
   poster = null;
   for (const answer of answers.values()) answer(why);
   answers.clear();
@@ -93,8 +94,8 @@ function posterThread(): Worker {
     if (answers.size === 0) w.unref();
     answer?.(m.result);
   });
-  w.on('error', (e) => posterGone(`HTTP client thread failed: ${errorMessage(e)}`));
-  w.on('exit', () => posterGone('HTTP client thread exited'));
+  w.on('error', (e) => posterGone(w, `HTTP client thread failed: ${errorMessage(e)}`));
+  w.on('exit', () => posterGone(w, 'HTTP client thread exited'));
   w.unref();
   poster = w;
   return w;
