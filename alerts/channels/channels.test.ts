@@ -67,6 +67,34 @@ describe('webhook', () => {
     expect(Date.now() - started).toBeLessThan(1500);
   });
 
+  it('an abort cancels a POST that is waiting for its answer, without retrying', async () => {
+    const p = await peer([-1]);
+    const ac = new AbortController();
+    const started = Date.now();
+    const pending = webhookSender({ url: p.url, headers: {} }, { timeoutMs: 10_000, retries: 3, backoffMs: 50 })(testEvent(Date.now()), ac.signal);
+    setTimeout(() => ac.abort(), 100);
+    const r = await pending;
+    expect(r.ok).toBe(false);
+    expect(r.attempts).toBe(1);
+    expect(r.error).toMatch(/abort/i);
+    expect(Date.now() - started).toBeLessThan(2000);
+  });
+
+  it('sends the configured headers and a JSON content type', async () => {
+    const seen: http.IncomingHttpHeaders[] = [];
+    const srv = http.createServer((req, res) => {
+      seen.push(req.headers);
+      req.resume();
+      req.on('end', () => res.writeHead(204).end());
+    });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    closers.push(() => new Promise((r) => { srv.closeAllConnections(); srv.close(() => r()); }));
+    const url = `http://127.0.0.1:${(srv.address() as AddressInfo).port}/hook`;
+    const r = await webhookSender({ url, headers: { authorization: 'Bearer s3cret' } }, fast)(testEvent(Date.now()));
+    expect(r).toEqual({ ok: true, error: null, attempts: 1 });
+    expect(seen[0]).toMatchObject({ authorization: 'Bearer s3cret', 'content-type': 'application/json', 'user-agent': 'handlog-alerts' });
+  });
+
   it('slack gets { text, blocks } with the log text as plain_text', async () => {
     const p = await peer([200]);
     const e = { ...testEvent(Date.now()), message: '<b>not markup</b>' };
