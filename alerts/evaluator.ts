@@ -363,7 +363,9 @@ export class Evaluator {
     for (let sev = 0; sev <= NO_SEVERITY; sev++) {
       c.push(forTag.filter((s) => admitsSeverity(s.rule.filter, sev === NO_SEVERITY ? null : sev)));
     }
-    if (this.byTag.size < MAX_TAGS_CACHED) this.byTag.set(tag, c);
+    // A sender inventing tags must not freeze the cache with its first ones: start over when full.
+    if (this.byTag.size >= MAX_TAGS_CACHED) this.byTag.clear();
+    this.byTag.set(tag, c);
     return c;
   }
 
