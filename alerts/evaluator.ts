@@ -17,7 +17,8 @@
 
 import { randomUUID } from 'node:crypto';
 import type { StoredRecord } from '../core/record.js';
-import { compileRule, type AlertRule, type RuleTest } from './rules.js';
+import { compileFilters, type RowMatcher } from '../query-api/match.js';
+import { compileRule, splitFilter, type AlertRule, type RuleTest } from './rules.js';
 
 export type NoticeKind = 'fired' | 'update' | 'resolved';
 
@@ -207,19 +208,17 @@ class IdList {
     this.n++;
   }
 
-  /** The ids as strings; the list is empty afterwards (its buffer is kept for the next ones). */
-  take(): string[] {
+  /** The ids as strings, left in place. */
+  peek(): string[] {
     const ids: string[] = [];
     for (let k = 0; k < this.n; k++) ids.push(this.odd?.[k] ?? unpackUuid(this.words as Uint32Array, k * 4));
-    this.n = 0;
     return ids;
   }
 
-  /** The ids as strings, left in place. */
-  peek(): string[] {
-    const n = this.n;
-    const ids = this.take();
-    this.n = n;
+  /** The ids as strings; the list is empty afterwards (its buffer is kept for the next ones). */
+  take(): string[] {
+    const ids = this.peek();
+    this.n = 0;
     return ids;
   }
 }
@@ -267,6 +266,8 @@ interface RuleState {
    * severities (the mac list, the text, the kind's own condition); null when nothing is left.
    */
   test: RuleTest | null;
+  /** The tag and severity part of the filter (the store's semantics): decides the candidate lists. */
+  admits: RowMatcher;
   /** Whether the kind reads the battery or a missed_events jump. */
   needsBattery: boolean;
   needsMissed: boolean;
@@ -282,17 +283,6 @@ type Candidates = RuleState[][];
 /** Distinct tags whose candidate lists are remembered (a fleet has a few hundred). */
 const MAX_TAGS_CACHED = 10_000;
 const NO_SEVERITY = 8;
-
-/** Does a rule's filter admit this severity (null: the row has none)? The store's semantics. */
-function admitsSeverity(f: AlertRule['filter'], sev: number | null): boolean {
-  if (sev === null) return f.severity.length === 0 && f.max_severity === null;
-  return (f.severity.length === 0 || f.severity.includes(sev)) && (f.max_severity === null || sev <= f.max_severity);
-}
-
-function admitsTag(f: AlertRule['filter'], tag: string): boolean {
-  if (f.tag.length > 0 && !f.tag.includes(tag)) return false;
-  return f.tag_contains === '' || tag.toLowerCase().includes(f.tag_contains.toLowerCase());
-}
 
 /** Last cumulative missed_events of a handset (an object, so an update is no Map write). */
 interface MissedState {
@@ -341,6 +331,7 @@ export class Evaluator {
         return {
           rule,
           test: !residual && rule.kind === 'match' ? null : compileRule(rule, 'tag-and-severity'),
+          admits: compileFilters(splitFilter(f).byTagAndSeverity),
           needsBattery: rule.kind.startsWith('battery_'),
           needsMissed: rule.kind === 'missed_events_jump',
           groups: prev?.groups ?? new Map(),
@@ -358,10 +349,11 @@ export class Evaluator {
   private candidates(tag: string): Candidates {
     let c = this.byTag.get(tag);
     if (c !== undefined) return c;
-    const forTag = this.states.filter((s) => admitsTag(s.rule.filter, tag));
     c = [];
     for (let sev = 0; sev <= NO_SEVERITY; sev++) {
-      c.push(forTag.filter((s) => admitsSeverity(s.rule.filter, sev === NO_SEVERITY ? null : sev)));
+      // The matchers read only these two fields of a row.
+      const probe = { tag, severity: sev === NO_SEVERITY ? null : sev } as StoredRecord;
+      c.push(this.states.filter((s) => s.admits(probe)));
     }
     // A sender inventing tags must not freeze the cache with its first ones: start over when full.
     if (this.byTag.size >= MAX_TAGS_CACHED) this.byTag.clear();

@@ -210,14 +210,22 @@ export function toLogFilters(f: RuleFilter): LogFilters {
 export type RuleTest = (row: StoredRecord, prevMissed: number | null) => boolean;
 
 /**
+ * The filter in the two parts the evaluator applies apart: what depends only on a row's tag and
+ * severity (its candidate lists, built once per tag) and the rest (the mac list and the text).
+ */
+export function splitFilter(f: RuleFilter): { byTagAndSeverity: LogFilters; rest: LogFilters } {
+  return {
+    byTagAndSeverity: toLogFilters({ ...f, mac: [], q: '' }),
+    rest: toLogFilters({ ...emptyFilter(), mac: f.mac, q: f.q }),
+  };
+}
+
+/**
  * `decided`: 'tag-and-severity' when the caller has already applied the tag list, tag_contains and
  * the severities (the evaluator's candidate lists): only the mac list and the text are tested.
  */
 export function compileRule(rule: AlertRule, decided: 'nothing' | 'tag-and-severity' = 'nothing'): RuleTest {
-  const f = rule.filter;
-  const filters: LogFilters =
-    decided === 'nothing' ? toLogFilters(f) : toLogFilters({ ...emptyFilter(), mac: f.mac, q: f.q });
-  const filter: RowMatcher = compileFilters(filters);
+  const filter: RowMatcher = compileFilters(decided === 'nothing' ? toLogFilters(rule.filter) : splitFilter(rule.filter).rest);
   const value = rule.value ?? 0;
   switch (rule.kind) {
     case 'match':
