@@ -56,8 +56,16 @@ async function rowsText(p: Page): Promise<string[]> {
   return p.locator('[data-testid=log-viewport] [role=row]').allInnerTexts();
 }
 
-async function waitRows(p: Page, n: number): Promise<string[]> {
-  await p.waitForFunction(`document.querySelectorAll('[data-testid=log-viewport] [role=row]').length === ${n}`, undefined, { timeout: 15_000 });
+// Waits for the table to hold exactly n rows and, when given, rows carrying each of the texts: a
+// count alone can be met by an earlier query's rows still on screen (the tag-only answer of the
+// tag-and-severity test has as many rows as the final one).
+async function waitRows(p: Page, n: number, texts: string[] = []): Promise<string[]> {
+  const rowTexts = `[...document.querySelectorAll('[data-testid=log-viewport] [role=row]')].map((r) => r.innerText)`;
+  await p.waitForFunction(
+    `((rows, texts) => rows.length === ${n} && texts.every((t) => rows.some((r) => r.includes(t))))(${rowTexts}, ${JSON.stringify(texts)})`,
+    undefined,
+    { timeout: 15_000 },
+  );
   return rowsText(p);
 }
 
@@ -94,7 +102,7 @@ describe('web UI', () => {
     await page.locator('input[name=token]').fill(TOKEN);
     await page.getByRole('button', { name: 'Sign in' }).click();
     const expected = SENT.filter((s) => s.mac === A && (s.sev === 0 || s.sev === 3));
-    const rows = await waitRows(page, expected.length);
+    const rows = await waitRows(page, expected.length, expected.map((s) => s.text));
     for (const r of rows) {
       expect(r).toContain(A_COLON);
       expect(r).toMatch(/Fatal|Error/);
@@ -135,7 +143,7 @@ describe('web UI', () => {
     await page.getByRole('button', { name: 'Warning', exact: true }).click();
     await page.waitForURL(/severity=error,warning/);
     const expected = SENT.filter((s) => s.mac === A && ['SipService', 'SlnkOTA'].includes(s.tag) && (s.sev === 3 || s.sev === 4));
-    const rows = await waitRows(page, expected.length);
+    const rows = await waitRows(page, expected.length, expected.map((s) => s.text));
     for (const s of expected) expect(rows.some((r) => r.includes(s.text))).toBe(true);
     for (const r of rows) expect(r).toMatch(/SipService|SlnkOTA/);
   });
