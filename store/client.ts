@@ -187,6 +187,18 @@ export function parseClickhouseUrl(raw: string, env: Readonly<Record<string, str
   return { url: `${u.protocol}//${u.host}${u.search}`, username, password, database };
 }
 
+/**
+ * How the embedded engine reads table files. Its default reads each column file through a thread
+ * pool with pread, opening every file of every part a query touches anew (a page of one handset's
+ * rows opened ~200 files); with mmap, files stay mapped in the engine's cache of mapped files
+ * (1,024 entries) and a read is a memory copy. Measured on the 10 M-row query bench: the by-MAC and
+ * by-tag pages 10–20 % faster, Fatal+Error and text search 5–10 %, device list unchanged. Only
+ * queries are affected (background merges read with their own settings); a server's own settings
+ * are its admin's choice and are not touched. Mappings of parts a merge replaced are let go when the
+ * old parts are removed (checked: none left mapped, none held deleted).
+ */
+const EMBEDDED_READ_SETTINGS = ["local_filesystem_read_method = 'mmap'", 'min_bytes_to_use_mmap_io = 1'];
+
 /** The data directory bound by this process's embedded engine, if one is open. */
 let embeddedSlot: string | null = null;
 
@@ -256,6 +268,7 @@ export async function openStore(cfg: StoreConfig): Promise<Store> {
     // USE is session state in chdb: unqualified names resolve to handlog for this client's life.
     await client.command({ query: 'CREATE DATABASE IF NOT EXISTS {db:Identifier}', query_params: { db: DEFAULT_DATABASE } });
     await client.command({ query: `USE ${DEFAULT_DATABASE}` });
+    for (const set of EMBEDDED_READ_SETTINGS) await client.command({ query: `SET ${set}` });
     const opened = client;
     const store = makeStore('embedded', opened, DEFAULT_DATABASE, cfg.retentionDays, logger, null, async () => {
       await opened.close();
