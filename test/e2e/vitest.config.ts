@@ -5,6 +5,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/e2e/**/*.test.ts'],
+    globalSetup: ['test/temp-root.ts'],
     pool: 'forks',
     fileParallelism: false,
     testTimeout: 60_000,
