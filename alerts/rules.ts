@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { StoredRecord } from '../core/record.js';
 import { BATTERY_HEALTH_NAMES } from '../parsers/battery.js';
 import { compileFilters, type RowMatcher } from '../query-api/match.js';
-import { bad, parseMacParam, parseSeverity } from '../query-api/params.js';
+import { bad, parseMacParam, parseSeverity, parseTextQuery } from '../query-api/params.js';
 import type { LogFilters } from '../store/queries.js';
 import { bool, int, list, object, oneOf, onlyKeys, real, str, type Json } from './validate.js';
 
@@ -110,7 +110,7 @@ export function validateFilter(v: unknown): RuleFilter {
     tag: [...new Set(list(o['tag'], 'filter.tag', '|'))],
     tag_contains: str(o['tag_contains'], 'filter.tag_contains', { def: '', max: 200 }).trim(),
     mac,
-    q: str(o['q'], 'filter.q', { def: '', max: 500 }).trim(),
+    q: parseTextQuery('filter.q', str(o['q'], 'filter.q', { def: '', max: 500 })),
   };
 }
 

@@ -6,6 +6,7 @@
 
 import type { StoredRecord } from '../core/record.js';
 import type { LogFilters } from '../store/queries.js';
+import { textTerms } from '../core/text-query.js';
 
 export type RowMatcher = (row: StoredRecord) => boolean;
 
@@ -49,8 +50,18 @@ export function compileFilters(f: LogFilters): RowMatcher {
     tests.push((r) => r.severity !== null && r.severity <= max);
   }
   if (f.q !== undefined && f.q !== '') {
-    const needle = fold(f.q);
-    tests.push((r) => fold(r.message).includes(needle));
+    // Words and "quoted phrases" (core/text-query.ts): each one somewhere in the message.
+    const needles = textTerms(f.q).map(fold);
+    if (needles.length === 1) {
+      const needle = needles[0]!;
+      tests.push((r) => fold(r.message).includes(needle));
+    } else if (needles.length > 1) {
+      tests.push((r) => {
+        const m = fold(r.message);
+        for (const n of needles) if (!m.includes(n)) return false;
+        return true;
+      });
+    }
   }
   if (f.host !== undefined && f.host !== '') {
     const host = f.host;

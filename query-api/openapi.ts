@@ -17,7 +17,11 @@ export const PARAM_DOCS: Record<string, { description: string; schema: Schema }>
   tag_contains: { description: 'Case-insensitive substring of the tag (the CMS "View log" semantics)', schema: { type: 'string' } },
   severity: { description: `Comma list of severities: 0–7 or ${SEVERITY_NAMES.join(', ')}`, schema: { type: 'string' } },
   max_severity: { description: 'That severity and worse (numerically lower or equal)', schema: { type: 'string' } },
-  q: { description: 'Text to find (case-insensitive; on devices/tags: a substring of MAC, IP, host or tag)', schema: { type: 'string' } },
+  q: {
+    description:
+      'Text to find. On logs: words and "quoted phrases", each a case-insensitive substring of the message, all required (at most 16). On devices/tags: a substring of MAC, IP, host or tag',
+    schema: { type: 'string' },
+  },
   host: { description: 'Exact syslog header host', schema: { type: 'string' } },
   session: { description: 'Import/replay session name', schema: { type: 'string' } },
   from: { description: 'Start of the range on `time` (inclusive)', schema: TIME },

@@ -39,6 +39,8 @@ const bad: [string, string][] = [
   ['/api/logs?limit=0', 'limit'],
   ['/api/logs?limit=10001', 'limit'],
   ['/api/logs?q=a&q=b', 'q'],
+  [`/api/logs?q=${encodeURIComponent('a b c d e f g h i j k l m n o p q')}`, 'q'],
+  [`/api/logs/tail?q=${encodeURIComponent('a b c d e f g h i j k l m n o p "q r"')}`, 'q'],
   ['/api/logs/count?limit=5', 'limit'],
   ['/api/logs/count?cursor=x', 'cursor'],
   ['/api/logs/export?format=xml', 'format'],

@@ -5,6 +5,7 @@
 import { HandlogError } from '../core/errors.js';
 import { SEVERITY_NAMES } from '../core/record.js';
 import { parseMac } from '../parsers/mac.js';
+import { MAX_TEXT_TERMS, textTerms } from '../core/text-query.js';
 import { DEFAULT_LIMIT, LOG_FIELDS, MAX_LIMIT, type LogFilters } from '../store/queries.js';
 
 /** The log filters of DESIGN §4 (paging and format are per route). */
@@ -176,8 +177,8 @@ export function parseLogFilters(
   }
   const maxSev = one(q, 'max_severity');
   if (maxSev !== undefined) f.max_severity = parseSeverity('max_severity', maxSev);
-  const text = one(q, 'q');
-  if (text !== undefined && text.trim() !== '') f.q = text.trim();
+  const text = parseTextQuery('q', one(q, 'q') ?? '');
+  if (text !== '') f.q = text;
   const host = one(q, 'host');
   if (host !== undefined && host !== '') f.host = host;
   const session = one(q, 'session');
@@ -191,4 +192,15 @@ export function parseLogFilters(
     if (fields !== undefined) f.fields = parseFields(fields);
   }
   return f;
+}
+
+/**
+ * A text search (`q`): trimmed, '' when it has no terms (only blanks or empty quotes), a 400 naming
+ * the parameter when it has more terms than one query takes.
+ */
+export function parseTextQuery(name: string, raw: string): string {
+  const text = raw.trim();
+  const terms = textTerms(text);
+  if (terms.length > MAX_TEXT_TERMS) throw bad(name, `has ${terms.length} words and phrases; at most ${MAX_TEXT_TERMS}`);
+  return terms.length === 0 ? '' : text;
 }

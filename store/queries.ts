@@ -8,6 +8,7 @@ import { HandlogError } from '../core/errors.js';
 import { classifyStoreError } from './client.js';
 import { num, rowToRecord, select, text, type DbRow } from './rows.js';
 import { MESSAGE_INDEX_NAME } from './schema.js';
+import { textTerms } from '../core/text-query.js';
 
 export interface LogFilters {
   /** Normalized MACs (12 lowercase hex digits). */
@@ -145,21 +146,26 @@ function likePattern(text: string): string {
 }
 
 function messageCondition(q: string, mode: MessageSearchMode, params: Record<string, unknown>): string {
-  params['q_like'] = likePattern(q);
-  if (mode === 'ngram') return 'lowerUTF8(message) LIKE lowerUTF8({q_like:String})';
-  const parts = ['message ILIKE {q_like:String}'];
-  if (mode === 'text') {
-    // The text index answers ILIKE '%word%' for a single word (>= 4 characters) from its dictionary,
-    // not a phrase: add each longer word of a phrase as its own (implied, so harmless) condition.
-    const words = [...new Set(q.match(/[A-Za-z0-9]{4,}/g) ?? [])].sort((a, b) => b.length - a.length).slice(0, 4);
-    if (!(words.length === 1 && words[0] === q)) {
-      words.forEach((w, i) => {
-        params[`q_word${i}`] = likePattern(w);
-        parts.push(`message ILIKE {q_word${i}:String}`);
-      });
-    }
-  }
-  return parts.join(' AND ');
+  // Words and "quoted phrases" (core/text-query.ts): every term is a case-insensitive substring.
+  const terms = textTerms(q);
+  const parts: string[] = [];
+  const extra = new Set<string>();
+  terms.forEach((term, i) => {
+    params[`q_term${i}`] = likePattern(term);
+    parts.push(mode === 'ngram' ? `lowerUTF8(message) LIKE lowerUTF8({q_term${i}:String})` : `message ILIKE {q_term${i}:String}`);
+    // The text index answers ILIKE '%word%' for a single word (>= 4 characters) from its
+    // dictionary, not a phrase: each longer word of a phrase is added as its own (implied, so
+    // harmless) condition.
+    if (mode === 'text') for (const w of term.match(/[A-Za-z0-9]{4,}/g) ?? []) if (w !== term) extra.add(w);
+  });
+  [...extra]
+    .sort((a, b) => b.length - a.length)
+    .slice(0, 4)
+    .forEach((w, i) => {
+      params[`q_word${i}`] = likePattern(w);
+      parts.push(`message ILIKE {q_word${i}:String}`);
+    });
+  return parts.length === 0 ? 'true' : parts.join(' AND ');
 }
 
 // ---------------------------------------------------------------------------------------------

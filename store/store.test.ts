@@ -1,6 +1,7 @@
 // Store tests against the real embedded engine (chdb) in a temp directory. One embedded store per
 // process: this file opens, closes and reopens the same directory, never two at once.
 
+import { textTerms } from '../core/text-query.js';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
@@ -205,8 +206,10 @@ describe('insert and search', () => {
     ['severity list', { severity: [0, 3] }, (r) => r.severity === 0 || r.severity === 3],
     ['max severity', { max_severity: 3 }, (r) => r.severity !== null && r.severity <= 3],
     ['text ignores case', { q: 'connected' }, (r) => lower(r.message).includes('connected')],
-    ['text phrase', { q: 'STATE changed to conn' }, (r) => lower(r.message).includes('state changed to conn')],
-    ['text with %', { q: '50% c' }, (r) => r.message.includes('50% c')],
+    ['text phrase', { q: '"STATE changed to conn"' }, (r) => lower(r.message).includes('state changed to conn')],
+    ['text words in any order', { q: 'conn STATE' }, (r) => lower(r.message).includes('state') && lower(r.message).includes('conn')],
+    ['text words and a phrase', { q: 'wpa_supplicant "changed to"' }, (r) => lower(r.message).includes('wpa_supplicant') && lower(r.message).includes('changed to')],
+    ['text with %', { q: '"50% c"' }, (r) => r.message.includes('50% c')],
     ['text with _', { q: 'under_score' }, (r) => r.message.includes('under_score')],
     ['a lone _ is literal', { q: '_' }, (r) => r.message.includes('_')],
     ['text with backslash', { q: 'temp\\slash' }, (r) => r.message.includes('temp\\slash')],
@@ -481,8 +484,9 @@ describe('fallback message index', () => {
         format: 'TabSeparatedRaw',
       });
       expect(await plan.text()).toContain('idx_message');
-      for (const q of ['connected', 'STATE changed to conn', '50% c', 'under_score']) {
-        const want = batch.filter((r) => r.message.toLowerCase().includes(q.toLowerCase())).map((r) => r.id).sort();
+      for (const q of ['connected', '"STATE changed to conn"', 'conn STATE', '"50% c"', 'under_score']) {
+        const terms = textTerms(q).map((t) => t.toLowerCase());
+        const want = batch.filter((r) => terms.every((t) => r.message.toLowerCase().includes(t))).map((r) => r.id).sort();
         expect((await searchLogs(store.client, { q, limit: 1000 })).rows.map((r) => r.id).sort()).toEqual(want);
       }
     } finally {
