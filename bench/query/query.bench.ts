@@ -143,7 +143,7 @@ async function main(): Promise<void> {
   await add('one handset (MAC), last 24 h, newest 100', { mac: [mac], from: iso(now - DAY), to: iso(now) }, ['grep', '-F', mac]);
   await add('tags SipService\\|SlnkOTA, last hour', { tag: ['SipService', 'SlnkOTA'], from: iso(now - 3_600_000), to: iso(now) }, ['grep', '-E', "'(SipService|SlnkOTA)\\['"]);
   await add('Fatal + Error, 7 days', { severity: [0, 3], from: iso(start), to: iso(now) }, ['grep', '-E', "'\\|(128|131)\\|'"]);
-  await add('text "Handshake failed", 7 days', { q: 'Handshake failed', from: iso(start), to: iso(now) }, ['grep', '-F', "'Handshake failed'"]);
+  await add('text "Handshake failed", 7 days', { q: '"Handshake failed"', from: iso(start), to: iso(now) }, ['grep', '-F', "'Handshake failed'"]);
   // The same two questions as the UI's log table asks them: only the fields it shows
   // (LOG_TABLE_FIELDS in ui/src/lib/api.ts); the detail panel fetches a whole row.
   const tableFields = ['severity', 'severity_name', 'mac', 'tag', 'host', 'message', 'battery', 'parse_error'];
