@@ -51,6 +51,13 @@ main(process.argv.slice(2)).then(
       process.exitCode = 2;
       return;
     }
+    // A port in use (or an address that cannot be bound): a start-up problem of the configuration,
+    // not a bug; `handlog serve` stopped what it had started and released the data directory.
+    if (e instanceof HandlogError && e.code === 'LISTEN_FAILED') {
+      process.stderr.write(`handlog: ${e.code}: ${e.message}\n`);
+      process.exitCode = 2;
+      return;
+    }
     process.stderr.write(`handlog: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
     process.exitCode = 1;
   },

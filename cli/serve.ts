@@ -119,7 +119,19 @@ export async function startService(
     loopDelay.reset();
   });
   const unlock = lockDataDir(config.dataDir, logger);
+  // What has been started, as stop steps, newest first: each component is registered the moment it
+  // runs, so a start that fails half-way stops exactly what it started, in reverse order (the sink
+  // before the WAL it reads, the WAL before the store, the lock last), and stop() runs the same list.
   const cleanups: (() => Promise<void> | void)[] = [unlock, () => loopDelay.disable()];
+  const runCleanups = async (): Promise<void> => {
+    for (const c of cleanups.splice(0)) {
+      try {
+        await c();
+      } catch (e: unknown) {
+        logger.warn('shutdown step failed', { err: errorMessage(e) });
+      }
+    }
+  };
   try {
     const store = await openStore({
       dataDir: config.dataDir,
@@ -137,6 +149,7 @@ export async function startService(
     await wal.open();
     cleanups.unshift(() => wal.close());
     const sink = createSink({}, { wal, store, metrics, logger });
+    cleanups.unshift(() => sink.close());
 
     // In server mode the store may be down at start: keep accepting into the WAL and start
     // inserting once migrations went through.
@@ -158,6 +171,11 @@ export async function startService(
         retryTimer = setTimeout(() => void tryMigrate(Math.min(delayMs * 2, 30_000)), delayMs);
       }
     };
+    // Before the sink closes: no migration retry may start it again.
+    cleanups.unshift(() => {
+      stopping = true;
+      if (retryTimer !== undefined) clearTimeout(retryTimer);
+    });
     if (migrated) sink.start();
     else await tryMigrate(500);
 
@@ -239,13 +257,7 @@ export async function startService(
           if (!flushed) logger.warn('shutdown: rows left in the write-ahead log will be inserted at next start', wal.depth() as unknown as Record<string, unknown>);
         }
         await sink.close();
-        for (const c of cleanups) {
-          try {
-            await c();
-          } catch (e: unknown) {
-            logger.warn('shutdown step failed', { err: errorMessage(e) });
-          }
-        }
+        await runCleanups();
         logger.info('handlog stopped', {});
       })();
       return stopped;
@@ -264,7 +276,7 @@ export async function startService(
       stop,
     };
   } catch (e: unknown) {
-    for (const c of cleanups) await Promise.resolve(c()).catch(() => undefined);
+    await runCleanups();
     throw e;
   }
 }

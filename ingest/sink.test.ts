@@ -366,6 +366,30 @@ describe('sink', () => {
     expect(store.stored).toEqual([...ids(0, 7), idOf(100)]);
   });
 
+  it('ends its loop when the WAL is closed before the sink, instead of spinning on the resolved wait', async () => {
+    // A failed `handlog serve` start once closed the WAL under a running sink: the loop took nothing,
+    // waited on an already-resolved promise, and went round again forever without letting a timer run.
+    const store = new RecordingInserter();
+    const { wal, sink } = await setup(store);
+    let takes = 0;
+    const take = wal.take.bind(wal);
+    // Bounds the spin should it come back: the loop fails here instead of hanging the test run.
+    wal.take = () => {
+      if (++takes > 1000) throw new Error('sink loop spinning on a closed WAL');
+      return take();
+    };
+    wal.append(row(1));
+    sink.start();
+    expect(takes).toBe(1);
+    await wal.close();
+    // close() sealed the row: it is still inserted, then the loop ends.
+    await waitFor(() => store.stored.length === 1);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(takes).toBeLessThan(10);
+    await sink.close(1000);
+    expect(walFiles()).toEqual([]);
+  });
+
   it('flush times out while the store is down and keeps the data', async () => {
     const store = new RecordingInserter(unavailable);
     const { wal, sink } = await setup(store);

@@ -280,6 +280,10 @@ export function createSink(config: SinkConfig, deps: SinkDeps): Sink {
     while (!closing) {
       const seg = wal.take();
       if (!seg) {
+        // A closed WAL seals nothing more, and its waitForSegment() resolves at once: waiting on it
+        // again would loop on resolved promises forever, starving the event loop (timers, I/O and
+        // so close() itself never ran again).
+        if (wal.closed) return;
         await Promise.race([wal.waitForSegment(), closedPromise]);
         continue;
       }

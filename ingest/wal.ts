@@ -89,8 +89,10 @@ export interface Wal {
   seal(): number;
   /** The oldest sealed segment not already taken, marked in flight. */
   take(): SealedSegment | undefined;
-  /** Resolves when a sealed segment is available to take, or the WAL is closed. */
+  /** Resolves when a sealed segment is available to take, or the WAL is closed (then at once, every time). */
   waitForSegment(): Promise<void>;
+  /** True after close(): no segment is sealed any more; those already queued can still be taken. */
+  readonly closed: boolean;
   /** True while a queued or in-flight segment has seq ≤ `seq`. */
   hasSegmentsUpTo(seq: number): boolean;
   /** Read and parse a taken segment. Throws HandlogError('WAL_IO') (cause: the fs error) when it cannot be read. */
@@ -390,6 +392,10 @@ export function createWal(config: WalConfig, deps: WalDeps): Wal {
     waitForSegment() {
       if (queue.length > 0 || closed) return Promise.resolve();
       return new Promise<void>((resolve) => waiters.push(resolve));
+    },
+
+    get closed() {
+      return closed;
     },
 
     hasSegmentsUpTo(seq) {
