@@ -2,11 +2,16 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
+import dgram from 'node:dgram';
+import { performance } from 'node:perf_hooks';
 import { afterAll, describe, expect, it } from 'vitest';
+import { parseLine, senderFrame } from '../parsers/detect.js';
+import { inferYear } from '../parsers/time.js';
 import { LINK_TYPES, pcapFile, pcapngFile, tcpFrame, udpFragments, udpFrame, type Endpoint } from './capture-writer.test-helper.js';
+import { fileParseContext, LineTimes, orderFiles } from './file-times.js';
 import { decodePacket } from './packet.js';
 import { newReadStats, readCapture, type CaptureMessage, type ReadStats } from './reader.js';
-import { parseTarget } from './replay.js';
+import { parseTarget, replay, scheduleMs, timeSpanMs } from './replay.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'handlog-capture-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -185,5 +190,163 @@ describe('damaged input', () => {
     const { msgs, stats } = await read('junk.bin', Buffer.from([0, 1, 2, 10, 255, 254, 10, 65, 66]));
     expect(stats.kind).toBe('text');
     expect(msgs.map((m) => m.raw)).toEqual(['\u0000\u0001\u0002', '\ufffd\ufffd', 'AB']);
+  });
+});
+
+describe('year of year-less times in imported files (yearRule "past")', () => {
+  const at = (iso: string) => Date.parse(iso);
+  const timeOf = (line: string, anchor: string, tz = 'UTC') => {
+    const r = parseLine(line, fileParseContext(at(anchor), tz));
+    return r.device_time ?? r.syslog_time;
+  };
+  const liveTimeOf = (line: string, anchor: string) => {
+    const r = parseLine(line, { receivedAtMs: at(anchor), tz: 'UTC' });
+    return r.device_time ?? r.syslog_time;
+  };
+
+  it('puts lines of a file modified in December in the same year, not the next (live ingest keeps the closest year)', () => {
+    const mtime = '2026-12-02T09:00:00Z';
+    const kernel = 'Mar  9 10:23:16 172.29.4.17 kernel: wlan0: link down';
+    expect(timeOf(kernel, mtime)).toBe('2026-03-09T10:23:16.000Z');
+    expect(liveTimeOf(kernel, mtime)).toBe('2027-03-09T10:23:16.000Z');
+    const logcat = '02-27 18:51:16.580 V/SlnkHTTPServerUtils( 3093): Battery percentage: 1.0';
+    expect(timeOf(logcat, mtime)).toBe('2026-02-27T18:51:16.580Z');
+    // The handset's internal form: header time year-less, body time epoch ms; both say 2026.
+    const ms = Date.UTC(2026, 2, 10, 11, 59, 3);
+    const handset = parseLine(`<134>Mar 10 11:59:03 00907a11baaa SipService: ${ms}|SipService|6|00| placeCall`, fileParseContext(at(mtime), 'UTC'));
+    expect(handset).toMatchObject({ syslog_time: '2026-03-10T11:59:03.000Z', device_time: '2026-03-10T11:59:03.000Z' });
+    // The body's MMDDHHMMSS form of a bare body, anchored on the file.
+    expect(timeOf('00907a11baaa|0310115903.25|SipService|6|00| x', mtime)).toBe('2026-03-10T11:59:03.250Z');
+  });
+
+  it('crosses the Dec→Jan boundary both ways, and a time within the day after the anchor stays', () => {
+    // Written on Jan 1: Dec 31 is last year's, under both rules.
+    expect(timeOf('Dec 31 23:59:00 h t: x', '2027-01-01T00:30:00Z')).toBe('2026-12-31T23:59:00.000Z');
+    expect(liveTimeOf('Dec 31 23:59:00 h t: x', '2027-01-01T00:30:00Z')).toBe('2026-12-31T23:59:00.000Z');
+    // Written late on Dec 31: a Jan 1 line 70 minutes later is within the day (a clock ahead): next year.
+    expect(timeOf('Jan  1 00:10:00 h t: x', '2026-12-31T23:00:00Z')).toBe('2027-01-01T00:10:00.000Z');
+    // Written on Dec 30: Jan 5 is days ahead, so it is the January before (live ingest: the next one).
+    expect(timeOf('Jan  5 08:00:00 h t: x', '2026-12-30T00:00:00Z')).toBe('2026-01-05T08:00:00.000Z');
+    expect(liveTimeOf('Jan  5 08:00:00 h t: x', '2026-12-30T00:00:00Z')).toBe('2027-01-05T08:00:00.000Z');
+    // The day of slack, exactly: 23 h after stays, 25 h after is a year back.
+    expect(timeOf('Jun  2 11:00:00 h t: x', '2026-06-01T12:00:00Z')).toBe('2026-06-02T11:00:00.000Z');
+    expect(timeOf('Jun  2 13:00:00 h t: x', '2026-06-01T12:00:00Z')).toBe('2025-06-02T13:00:00.000Z');
+    // A zone east of UTC: Jan 1 00:30 in Auckland is Dec 31 11:30 UTC, before the anchor: that Jan 1.
+    expect(timeOf('Jan  1 00:30:00 h t: x', '2026-12-31T12:00:00Z', 'Pacific/Auckland')).toBe('2026-12-31T11:30:00.000Z');
+    // Feb 29 reaches back to the latest leap year.
+    expect(timeOf('Feb 29 12:00:00 h t: x', '2026-12-02T00:00:00Z')).toBe('2024-02-29T12:00:00.000Z');
+    expect(inferYear('UTC', at('2028-03-01T00:00:00Z'), 1, 29, 12, 0, 0, 0, 'past')).toBe(at('2028-02-29T12:00:00Z'));
+  });
+});
+
+describe('file order and line times shared by import and replay', () => {
+  it('orders the rotated syslog.txt.N files by their first time, else highest number first; other sets keep their order', async () => {
+    const mk = (name: string, text: string) => {
+      const p = path.join(dir, name);
+      fs.mkdirSync(path.dirname(p), { recursive: true });
+      fs.writeFileSync(p, text);
+      return p;
+    };
+    const t = (ms: number) => `<134>Mar 10 11:59:00 00907a11baaa SipService: ${ms}|SipService|6|00| m`;
+    // .3 is the oldest (normal rotation).
+    const a = [1, 2, 3].map((n) => mk(`rot-a/syslog.txt.${n}`, `${t(T0 + (3 - n) * 60_000)}\n`));
+    expect((await orderFiles(a.map((p) => ({ path: p })), 'UTC')).map((f) => path.basename(f.path))).toEqual(['syslog.txt.3', 'syslog.txt.2', 'syslog.txt.1']);
+    // Numbering the other way round: the times decide.
+    const b = [1, 2, 3].map((n) => mk(`rot-b/syslog.txt.${n}`, `${t(T0 + n * 60_000)}\n`));
+    expect((await orderFiles(b.map((p) => ({ path: p })), 'UTC')).map((f) => path.basename(f.path))).toEqual(['syslog.txt.1', 'syslog.txt.2', 'syslog.txt.3']);
+    // No times: highest number first.
+    const c = [1, 2].map((n) => mk(`rot-c/syslog.txt.${n}`, 'no time here\n'));
+    expect((await orderFiles(c.map((p) => ({ path: p })), 'UTC')).map((f) => path.basename(f.path))).toEqual(['syslog.txt.2', 'syslog.txt.1']);
+    const other = [mk('rot-d/b.log', `${t(T0 + 60_000)}\n`), mk('rot-d/a.log', `${t(T0)}\n`)];
+    expect((await orderFiles(other.map((p) => ({ path: p })), 'UTC')).map((f) => path.basename(f.path))).toEqual(['b.log', 'a.log']);
+  });
+
+  it('gives a line without a time the time of the timed line before it; leading ones wait for the first, bounded', () => {
+    const run = (lines: (number | null)[], maxLead?: number) => {
+      const out: [string, number, boolean][] = [];
+      const lt = new LineTimes<string, number>(-1, (item, time, own) => out.push([item, time, own]), maxLead);
+      lines.forEach((t, i) => lt.push(`l${i}`, t));
+      lt.end();
+      return out;
+    };
+    expect(run([null, null, 100, null, 200, null])).toEqual([
+      ['l0', 100, false],
+      ['l1', 100, false],
+      ['l2', 100, true],
+      ['l3', 100, false],
+      ['l4', 200, true],
+      ['l5', 200, false],
+    ]);
+    // Out of order lines keep their own times.
+    expect(run([300, 100, null]).map((x) => x[1])).toEqual([300, 100, 100]);
+    // No time in the whole file: the anchor.
+    expect(run([null, null])).toEqual([
+      ['l0', -1, false],
+      ['l1', -1, false],
+    ]);
+    // More leading untimed lines than held: those get the anchor, in file order.
+    expect(run([null, null, null, null, 50, null], 3).map((x) => `${x[0]}@${x[1]}`)).toEqual(['l0@-1', 'l1@-1', 'l2@-1', 'l3@-1', 'l4@50', 'l5@50']);
+  });
+});
+
+describe('what replay sends for a line of a log file', () => {
+  const body = '172.29.101.149 SlnkHTTPServerUtils[3117]: 00907a11bacb| 1384554194760| SlnkHTTPServerUtils |7|00| Response Code:404';
+
+  it('sends <PRI> + the sender message of a Kiwi-style line, PRI from its Facility.Level column', () => {
+    expect(senderFrame(`2013-11-15 15:23:09 Local0.Debug 172.29.101.149 Nov 15 10:23:14 ${body}`)).toBe(`<135>Nov 15 10:23:14 ${body}`);
+    expect(senderFrame(`2013-11-15 15:23:09\tLocal0.Error\t172.29.101.149\tNov 15 10:23:14 ${body}`)).toBe(`<131>Nov 15 10:23:14 ${body}`);
+    // A server that kept the PRI in the message column: the message as it is.
+    expect(senderFrame(`2013-11-15 15:23:09 Local0.Debug 172.29.101.149 <134>Nov 15 10:23:14 ${body}`)).toBe(`<134>Nov 15 10:23:14 ${body}`);
+    // The frame parses back to the same record as the file line.
+    const fromFile = parseLine(`2013-11-15 15:23:09 Local0.Debug 172.29.101.149 Nov 15 10:23:14 ${body}`, { receivedAtMs: T0, tz: 'UTC' });
+    const fromFrame = parseLine(`<135>Nov 15 10:23:14 ${body}`, { receivedAtMs: Date.parse('2013-11-15T15:23:09Z'), tz: 'UTC' });
+    expect(fromFrame).toMatchObject({ severity: fromFile.severity, facility: fromFile.facility, mac: fromFile.mac, device_time: fromFile.device_time, message: fromFile.message });
+  });
+
+  it('sends <PRI> + the line of an rsyslog file (traditional and ISO), which does not keep the PRI', () => {
+    expect(senderFrame(`Nov 15 10:23:14 ${body}`)).toBe(`<135>Nov 15 10:23:14 ${body}`);
+    expect(senderFrame(`2013-11-15T10:23:14.123456+01:00 ${body}`)).toBe(`<135>2013-11-15T10:23:14.123456+01:00 ${body}`);
+    expect(senderFrame('Mar  9 10:23:16 172.29.4.17 kernel: wlan0: link down')).toBe('<13>Mar  9 10:23:16 172.29.4.17 kernel: wlan0: link down');
+  });
+
+  it('leaves frames with a PRI, logcat lines, handset bodies and text no parser knows as they are', () => {
+    for (const l of [line(1), `<134>1 2026-03-10T11:59:00Z host app - - - x`, '02-27 18:51:16.580 V/Tag( 3093): x', 'I/battery_level( 2488): [81,3986,254]', '00907a11baaa|1773143943000|SipService|6|00| x', 'this line is garbage', '']) {
+      expect(senderFrame(l)).toBe(l);
+    }
+  });
+});
+
+describe('replay schedule', () => {
+  it('measures the span from the earliest to the latest time, and the schedule from the first message', () => {
+    const ms = (ts: number[]) => ts.map((tMs) => ({ raw: 'x', tMs }));
+    expect(timeSpanMs(ms([3_600_000, 1000, 3_602_000, 3000]))).toBe(3_601_000);
+    expect(scheduleMs(ms([3_600_000, 1000, 3_602_000, 3000]))).toBe(2000);
+    expect(scheduleMs(ms([5000, 1000]))).toBe(0);
+    expect(timeSpanMs([])).toBe(0);
+  });
+
+  it('sends a message older than the one before it right after it, and keeps the schedule of the rest', async () => {
+    const sock = dgram.createSocket('udp4');
+    await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
+    const got: { text: string; at: number }[] = [];
+    sock.on('message', (m) => got.push({ text: m.toString(), at: performance.now() }));
+    try {
+      // Times in ms: b is an hour older than a; c is 300 ms after a.
+      const msgs = [
+        { raw: 'a', tMs: 3_600_000 },
+        { raw: 'b', tMs: 0 },
+        { raw: 'c', tMs: 3_600_300 },
+      ];
+      const r = await replay(msgs, { target: { protocol: 'udp', host: '127.0.0.1', port: (sock.address() as { port: number }).port }, speed: 1 });
+      expect(r).toMatchObject({ sent: 3, failed: 0 });
+      await new Promise((res) => setTimeout(res, 100));
+      expect(got.map((g) => g.text)).toEqual(['a', 'b', 'c']);
+      const [a, b, c] = got.map((g) => g.at) as [number, number, number];
+      expect(b - a).toBeLessThan(100);
+      expect(c - a).toBeGreaterThanOrEqual(290);
+      expect(c - a).toBeLessThan(1000);
+    } finally {
+      sock.close();
+    }
   });
 });

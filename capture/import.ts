@@ -13,19 +13,20 @@ import { uuidAt, uuidPrefix } from '../core/ids.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
-import { eventTime, type StoredRecord } from '../core/record.js';
-import { parseLine } from '../parsers/detect.js';
+import type { StoredRecord } from '../core/record.js';
+import { parseLine, type ParsedRecord } from '../parsers/detect.js';
 import { toIso } from '../parsers/time.js';
 import { encodeLogRow, encodeLogRowLenient, encodeLogRowTsv } from '../store/encode.js';
 import type { RowFileFormat } from '../store/client.js';
-import { newReadStats, readCapture, type ReadStats } from './reader.js';
+import { fileParseContext, LineTimes, orderFiles, ownTime, type NamedFile } from './file-times.js';
+import { newReadStats, readCapture, type CaptureMessage, type ReadStats } from './reader.js';
 import { findSession, newSession, saveSession, sessionsWithFile, type SessionFile, type SessionSummary } from './sessions.js';
 
 export const BATCH_ROWS = 50_000;
 const PROGRESS_SAVE_MS = 1000;
 const MAX_REASONS = 20;
 
-export interface ImportFile {
+export interface ImportFile extends NamedFile {
   /** Where the bytes are. */
   path: string;
   /** The name shown in the session (an upload's original file name); default the path's base name. */
@@ -38,7 +39,10 @@ export interface ImportOptions {
   tz: string;
   /** Import time (received_at of the rows; retention counts from it). */
   nowMs: number;
-  /** Year-inference anchor for text lines; default each file's modification time. */
+  /**
+   * Year-inference anchor for text lines (a year-less time more than a day after it is last year's);
+   * default each file's modification time.
+   */
   anchorMs?: number;
   maxFrameBytes?: number;
   /** Called after every batch and at the end of each file. */
@@ -67,6 +71,16 @@ export interface ImportFileReport {
   stats: ReadStats;
   stored: number;
   unparsed: number;
+}
+
+/**
+ * The year anchor of a file's text lines: `anchorMs` (`--now`) when given, else the file's
+ * modification time. Whole milliseconds (what an ISO-8601 time carries): `handlog import` sends it
+ * to a running service as `now`, and the service's import of the upload then anchors exactly as an
+ * import straight into the data directory does.
+ */
+export async function yearAnchorMs(file: string, anchorMs?: number): Promise<number> {
+  return Math.round(anchorMs ?? (await fs.promises.stat(file).then((s) => s.mtimeMs)));
 }
 
 /** Size + first and last 64 KiB: cheap on a 1 GB capture, and different captures do not collide in practice. */
@@ -98,35 +112,6 @@ export async function fingerprint(file: string): Promise<string> {
 export function stableIdFactory(fileHash: string): (ordinal: number) => string {
   const prefix = uuidPrefix(createHash('sha1').update(fileHash).digest());
   return (ordinal) => uuidAt(prefix, ordinal);
-}
-
-/** The handset's rotated files (syslog.txt.1 … .5) in the order they were written: by their first time. */
-async function orderFiles(files: ImportFile[], tz: string): Promise<ImportFile[]> {
-  const firstTime = async (f: ImportFile): Promise<number> => {
-    try {
-      const fd = await fs.promises.open(f.path, 'r');
-      const buf = Buffer.alloc(16_384);
-      const { bytesRead } = await fd.read(buf, 0, buf.length, 0);
-      await fd.close();
-      if (bytesRead >= 2 && buf[0] === 0x1f && buf[1] === 0x8b) return Infinity;
-      const mtime = (await fs.promises.stat(f.path)).mtimeMs;
-      for (const line of buf.subarray(0, bytesRead).toString('utf8').split('\n').slice(0, 50)) {
-        const r = parseLine(line, { receivedAtMs: mtime, tz });
-        const t = r.device_time ?? r.syslog_time;
-        if (t !== null) return Date.parse(t);
-      }
-    } catch {
-      // unreadable here: readCapture reports it
-    }
-    return Infinity;
-  };
-  const rotated = files.every((f) => /syslog\.txt(\.\d+)?$/i.test(f.name ?? f.path));
-  if (!rotated || files.length < 2) return files;
-  const keyed = await Promise.all(files.map(async (f) => ({ f, t: await firstTime(f) })));
-  // Unknown times keep rotation order: the highest number is the oldest file.
-  const num = (f: ImportFile) => Number(/\.(\d+)$/.exec(f.name ?? f.path)?.[1] ?? 0);
-  keyed.sort((a, b) => (a.t !== b.t ? (a.t < b.t ? -1 : 1) : num(b.f) - num(a.f)));
-  return keyed.map((k) => k.f);
 }
 
 export async function importFiles(opts: ImportOptions, deps: ImportDeps): Promise<{ session: SessionSummary; files: ImportFileReport[] }> {
@@ -169,7 +154,7 @@ export async function importFiles(opts: ImportOptions, deps: ImportDeps): Promis
   await save(true);
 
   const reports: ImportFileReport[] = [];
-  const ordered = await orderFiles(opts.files, opts.tz);
+  const ordered = await orderFiles(opts.files, opts.tz, opts.anchorMs);
   let bytesDoneFiles = bytesBefore;
   try {
     for (const f of ordered) {
@@ -213,9 +198,9 @@ async function importOne(
     session.duplicates++;
     return report;
   }
-  const anchorMs = opts.anchorMs ?? (await fs.promises.stat(f.path)).mtimeMs;
+  const anchorMs = await yearAnchorMs(f.path, opts.anchorMs);
   const anchorIso = toIso(Math.round(anchorMs)) ?? importedAtIso;
-  const anchorCtx = { receivedAtMs: anchorMs, tz: opts.tz };
+  const anchorCtx = fileParseContext(anchorMs, opts.tz);
   // An import of this file that was cut short left its entry without a format: continue it.
   let entry: SessionFile | undefined = session.files.find((x) => x.hash === hash);
   if (entry === undefined) {
@@ -279,6 +264,37 @@ async function importOne(
     rows = 0;
     used = 0;
   };
+  const store = (rec: ParsedRecord, m: CaptureMessage, ordinal: number, time: string) => {
+    const row = rec as StoredRecord;
+    row.id = idOf(ordinal);
+    row.time = time;
+    row.received_at = importedAtIso;
+    row.source_ip = m.sourceIp;
+    row.transport = 'import';
+    row.session = session.name;
+    row.raw = m.raw;
+    const enc = encodeLogRowLenient(row, encode);
+    if (enc.line === null) {
+      countReason(session, `not storable: ${enc.error}`);
+      return;
+    }
+    if (rec.format === 'raw') {
+      report.unparsed++;
+      session.unparsed++;
+      countReason(session, rec.parse_error ?? 'unrecognised');
+    }
+    if (session.from === null || row.time < session.from) session.from = row.time;
+    if (session.to === null || row.time > session.to) session.to = row.time;
+    append(enc.line);
+  };
+  // A text line without a time of its own takes its neighbour's (file-times.ts); its syslog_time and
+  // device_time stay null, so the row shows that its time is not its own. Packets have their capture time.
+  interface Held {
+    rec: ParsedRecord;
+    m: CaptureMessage;
+    ordinal: number;
+  }
+  const lineTimes = new LineTimes<Held, string>(anchorIso, (h, time) => store(h.rec, h.m, h.ordinal, time));
   for await (const messages of readCapture(f.path, stats, opts.maxFrameBytes === undefined ? {} : { maxFrameBytes: opts.maxFrameBytes })) {
     // A turn of the event loop per chunk read (about 1 MiB): inside `handlog serve` the listeners
     // keep receiving while an upload is imported.
@@ -286,35 +302,13 @@ async function importOne(
     for (const m of messages) {
       ordinal++;
       session.lines_read++;
-      const at = m.tsMs ?? anchorMs;
-      // Lines of a text file share one anchor: its ISO form is computed once.
-      const atIso = m.tsMs === null ? anchorIso : (toIso(Math.round(at)) ?? importedAtIso);
-      const rec = parseLine(m.raw, m.tsMs === null ? anchorCtx : { receivedAtMs: at, tz: opts.tz });
+      const rec = parseLine(m.raw, m.tsMs === null ? anchorCtx : { receivedAtMs: m.tsMs, tz: opts.tz });
       if (m.truncated) {
         const note = 'message cut at the maximum frame size';
         rec.parse_error = rec.parse_error === undefined ? note : `${note}; ${rec.parse_error}`;
       }
-      const row = rec as StoredRecord;
-      row.id = idOf(ordinal);
-      row.time = eventTime(rec, atIso);
-      row.received_at = importedAtIso;
-      row.source_ip = m.sourceIp;
-      row.transport = 'import';
-      row.session = session.name;
-      row.raw = m.raw;
-      const enc = encodeLogRowLenient(row, encode);
-      if (enc.line === null) {
-        countReason(session, `not storable: ${enc.error}`);
-        continue;
-      }
-      if (rec.format === 'raw') {
-        report.unparsed++;
-        session.unparsed++;
-        countReason(session, rec.parse_error ?? 'unrecognised');
-      }
-      if (session.from === null || row.time < session.from) session.from = row.time;
-      if (session.to === null || row.time > session.to) session.to = row.time;
-      append(enc.line);
+      if (m.tsMs === null) lineTimes.push({ rec, m, ordinal }, ownTime(rec));
+      else store(rec, m, ordinal, ownTime(rec) ?? toIso(Math.round(m.tsMs)) ?? importedAtIso);
       if (rows >= BATCH_ROWS) {
         await flush();
         session.bytes_done = bytesBefore() + stats.bytesRead;
@@ -323,6 +317,7 @@ async function importOne(
       }
     }
   }
+  lineTimes.end();
   await flush();
   await settle();
   entry.format = (stats.kind ?? 'text') + (stats.gzip ? '+gzip' : '');

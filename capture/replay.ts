@@ -1,6 +1,8 @@
 // Replay: re-send captured messages to a syslog server with their original timing divided by a speed
-// factor. The schedule is absolute (message i is due at start + (t_i − t_0) / speed), so timer lateness
-// never accumulates; the last couple of milliseconds before a due time are waited out with
+// factor. The schedule is absolute (message i is due at start + (max(t_0…t_i) − t_0) / speed), so timer
+// lateness never accumulates, and a message older than one before it (log files are not always in
+// time order) goes right after its predecessor, never with a negative wait, without shifting the
+// messages after it. The last couple of milliseconds before a due time are waited out with
 // setImmediate rather than setTimeout, whose granularity is about a millisecond (and which wakes late
 // on a busy machine: the process stays runnable through the last few milliseconds instead).
 
@@ -15,6 +17,27 @@ export interface ReplayMessage {
   raw: string;
   /** Original time (epoch ms): packet time for captures, event time for log lines and sessions. */
   tMs: number;
+}
+
+/** Earliest to latest time of the messages, in ms (whatever their order). */
+export function timeSpanMs(messages: readonly ReplayMessage[]): number {
+  if (messages.length === 0) return 0;
+  let min = Infinity;
+  let max = -Infinity;
+  for (const m of messages) {
+    if (m.tMs < min) min = m.tMs;
+    if (m.tMs > max) max = m.tMs;
+  }
+  return max - min;
+}
+
+/** How long the replay takes at speed 1, in ms: from the first message's time to the latest time. */
+export function scheduleMs(messages: readonly ReplayMessage[]): number {
+  const t0 = messages[0]?.tMs;
+  if (t0 === undefined) return 0;
+  let max = t0;
+  for (const m of messages) if (m.tMs > max) max = m.tMs;
+  return max - t0;
 }
 
 export interface ReplayTarget {
@@ -145,6 +168,8 @@ export async function replay(messages: readonly ReplayMessage[], opts: ReplayOpt
   const sender = await openSender(opts);
   const total = messages.length;
   const t0 = messages[0]?.tMs ?? 0;
+  // The latest original time so far: a message older than it is due at once.
+  let tMax = t0;
   // The schedule starts when the first message has gone out: a slow first send (socket set-up,
   // a cold code path) must not squeeze the gap to the second one.
   let start = performance.now();
@@ -154,7 +179,8 @@ export async function replay(messages: readonly ReplayMessage[], opts: ReplayOpt
   try {
     for (let i = 0; i < total; i++) {
       const m = messages[i] as ReplayMessage;
-      if (opts.speed > 0) await waitUntil(start + Math.max(0, m.tMs - t0) / opts.speed);
+      if (m.tMs > tMax) tMax = m.tMs;
+      if (opts.speed > 0) await waitUntil(start + (tMax - t0) / opts.speed);
       else if (i % 1000 === 999) await immediate();
       try {
         await sender.send(frameOf(m.raw, opts));

@@ -2,11 +2,12 @@
 // messages, as the handset sent them (the original frames), with their original timing ÷ speed.
 
 import fs from 'node:fs';
+import { fileParseContext, LineTimes, orderFiles, ownTime } from '../capture/file-times.js';
 import { readCapture, newReadStats } from '../capture/reader.js';
-import { parseTarget, replay, type ReplayMessage } from '../capture/replay.js';
+import { parseTarget, replay, scheduleMs, timeSpanMs, type ReplayMessage } from '../capture/replay.js';
 import { HandlogError, errorMessage } from '../core/errors.js';
 import { createLogger } from '../core/logger.js';
-import { parseLine } from '../parsers/detect.js';
+import { parseLine, senderFrame } from '../parsers/detect.js';
 import { parseMac } from '../parsers/mac.js';
 import { openStore } from '../store/client.js';
 import { parseCommandArgs, UsageError } from './args.js';
@@ -17,8 +18,11 @@ export const REPLAY_HELP = `Usage: handlog replay FILE… --to udp|tcp|tls://HOS
        handlog replay --session NAME --to udp|tcp|tls://HOST:PORT [options]
 
 Re-send captured syslog messages to a syslog server (handlog or any other) with their original
-inter-arrival timing divided by --speed, as the handsets sent them (the original frames). FILE is
-any capture handlog import reads (pcap/pcapng use packet times; log files use each line's time).
+inter-arrival timing divided by --speed, as the handsets sent them (the original frames; a
+syslog-server file line becomes <PRI> + the sender's message). FILE is any capture handlog import
+reads (pcap/pcapng use packet times; log files use each line's time, as handlog import gives it),
+in the order handlog import reads them (the handset's syslog.txt.N files oldest first). A message
+older than one sent before it goes right after it.
 
 Options:
   --to URL              target: udp://HOST:PORT, tcp://HOST:PORT or tls://HOST:PORT (required)
@@ -50,30 +54,44 @@ function keep(f: Filter, tMs: number, mac: string | null): boolean {
   return true;
 }
 
+/**
+ * The messages of the files, in the order and with the times `handlog import` gives them (file-times.ts):
+ * rotated syslog.txt.N files oldest first, year-less times no later than a day after the file was
+ * written, lines without a time of their own at their neighbour's. Each file's lines stay in file order.
+ */
 async function fromFiles(files: string[], f: Filter, tz: string): Promise<ReplayMessage[]> {
   const out: ReplayMessage[] = [];
-  for (const file of files) {
+  for (const { path: file } of await orderFiles(files.map((p) => ({ path: p })), tz)) {
     const anchor = fs.statSync(file).mtimeMs;
-    let last = anchor;
+    const ctx = fileParseContext(anchor, tz);
+    const lineTimes = new LineTimes<{ raw: string; mac: string | null }, number>(anchor, (m, t) => {
+      if (keep(f, t, m.mac)) out.push({ raw: m.raw, tMs: t });
+    });
     for await (const batch of readCapture(file, newReadStats())) {
       for (const m of batch) {
-        const needParse = m.tsMs === null || f.macs !== null;
-        const rec = needParse ? parseLine(m.raw, { receivedAtMs: m.tsMs ?? anchor, tz }) : null;
-        const body = rec === null ? null : (rec.device_time ?? rec.syslog_time);
-        // A line without a time of its own goes right after the one before it.
-        const t = m.tsMs ?? (body === null ? last : Date.parse(body));
-        last = t;
-        if (keep(f, t, rec?.mac ?? null)) out.push({ raw: m.raw, tMs: t });
+        if (m.tsMs !== null) {
+          // A packet: the frame as captured, at its capture time.
+          const mac = f.macs === null ? null : parseLine(m.raw, { receivedAtMs: m.tsMs, tz }).mac;
+          if (keep(f, m.tsMs, mac)) out.push({ raw: m.raw, tMs: m.tsMs });
+          continue;
+        }
+        const rec = parseLine(m.raw, ctx);
+        const own = ownTime(rec);
+        lineTimes.push({ raw: senderFrame(m.raw), mac: rec.mac }, own === null ? null : Date.parse(own));
       }
     }
+    lineTimes.end();
   }
   return out;
 }
 
 interface SessionRow {
+  id: string;
   time: string;
   raw: string;
   mac: string | null;
+  /** '' for the lines of log files, the sender's address for captured packets. */
+  source_ip: string;
 }
 
 async function fromSession(name: string, f: Filter, values: Record<string, unknown>, env: NodeJS.ProcessEnv): Promise<ReplayMessage[]> {
@@ -101,7 +119,8 @@ async function fromSession(name: string, f: Filter, values: Record<string, unkno
       const store = await openStore({ dataDir, ...(clickhouseUrl === undefined ? {} : { clickhouseUrl }), retentionDays: 30, logger, env });
       try {
         const rs = await store.client.query({
-          query: `SELECT formatDateTime(time, '%Y-%m-%dT%H:%i:%S.%fZ') AS time, raw, nullIf(CAST(mac AS String), '') AS mac
+          query: `SELECT toString(id) AS id, formatDateTime(time, '%Y-%m-%dT%H:%i:%S.%fZ') AS time, raw, nullIf(CAST(mac AS String), '') AS mac,
+                         CAST(source_ip AS String) AS source_ip
                   FROM logs WHERE session = {s:String} ORDER BY time, id`,
           query_params: { s: name },
           format: 'JSONEachRow',
@@ -115,9 +134,11 @@ async function fromSession(name: string, f: Filter, values: Record<string, unkno
     }
   }
   if (rows.length === 0) throw new HandlogError('BAD_ARGUMENT', `session "${name}" has no rows (see handlog import, or GET /api/sessions)`);
-  const msgs = rows.map((r) => ({ raw: r.raw, tMs: Date.parse(r.time), mac: r.mac }));
-  // Oldest first; a stable sort keeps the stored order of rows with the same time.
-  msgs.sort((a, b) => a.tMs - b.tMs);
+  // Lines of log files are sent as their sender sent them (a syslog server's line: <PRI> + the
+  // sender's message); captured packets as captured.
+  const msgs = rows.map((r) => ({ raw: r.source_ip === '' ? senderFrame(r.raw) : r.raw, tMs: Date.parse(r.time), mac: r.mac, id: r.id }));
+  // Oldest first; rows with the same time in the order they were read (the ids of one file count its lines).
+  msgs.sort((a, b) => a.tMs - b.tMs || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   return msgs.filter((m) => keep(f, m.tMs, m.mac)).map(({ raw, tMs }) => ({ raw, tMs }));
 }
 
@@ -187,9 +208,10 @@ export async function runReplay(argv: string[]): Promise<number> {
   const tz = str('tz') ?? 'UTC';
   const messages = session !== undefined ? await fromSession(session, filter, values, process.env) : await fromFiles(positionals, filter, tz);
   if (messages.length === 0) throw new HandlogError('BAD_ARGUMENT', 'no messages to replay (check the files, --from/--to-time and --mac)');
-  const span = (messages[messages.length - 1] as ReplayMessage).tMs - (messages[0] as ReplayMessage).tMs;
+  const span = timeSpanMs(messages);
+  const takes = scheduleMs(messages);
   process.stderr.write(
-    `replaying ${messages.length.toLocaleString('en')} messages spanning ${(span / 1000).toFixed(1)} s to ${to} at ${speed === 0 ? 'full speed' : `${speed}x (about ${(span / 1000 / speed).toFixed(1)} s)`}\n`,
+    `replaying ${messages.length.toLocaleString('en')} messages spanning ${(span / 1000).toFixed(1)} s to ${to} at ${speed === 0 ? 'full speed' : `${speed}x (about ${(takes / 1000 / speed).toFixed(1)} s)`}\n`,
   );
   const progress = createProgress();
   const result = await replay(messages, {

@@ -73,12 +73,29 @@ export interface StoredRecord extends LogRecord {
   raw: string;
 }
 
+/**
+ * How the year of a year-less time (RFC3164 `Mmm dd`, logcat `MM-DD`, the handset's MMDDHHMMSS) is
+ * chosen around the reference time:
+ * - `nearest`: the year that puts it closest to the reference (live traffic: Dec 31 received on
+ *   Jan 1 is last year, Jan 1 seen on Dec 31 is next year);
+ * - `past`: the reference is when a file was written (its modification time, or `--now`), and a
+ *   file cannot hold lines from after that: a time more than a day after the reference is taken
+ *   in the year before (a day of slack for clocks and zones).
+ */
+export type YearRule = 'nearest' | 'past';
+
 /** Inputs a parser needs besides the bytes; parsers never read the clock. */
 export interface ParseContext {
   /** Receive time in epoch milliseconds: anchors RFC3164 year inference. */
   receivedAtMs: number;
   /** IANA zone name for zone-less header times ("UTC" by default). */
   tz: string;
+  /**
+   * Year inference around receivedAtMs (default `nearest`). Imports and file replay use `past`
+   * with the file's modification time; a time inside the line (a header time) anchors the body's
+   * year-less time with `nearest` whatever this says.
+   */
+  yearRule?: YearRule;
 }
 
 export function severityName(severity: number | null): SeverityName | null {

@@ -3,6 +3,7 @@
 //   011511.006      HHMMSS.mmm since boot (before network time)      → uptime_ms
 //   1028171642.05   MMDDHHMMSS.hh absolute, hundredths, no year      → device_time (year inferred)
 
+import type { YearRule } from '../core/record.js';
 import { inferYear } from './time.js';
 
 export type BodyTime =
@@ -29,20 +30,20 @@ function num(s: string, at: number, end: number): number {
 }
 
 /**
- * Parse `s[start, end)` (already trimmed). `refMs` anchors the year of the absolute form and `tz`
- * is its zone. Returns null when the field is not one of the three forms.
+ * Parse `s[start, end)` (already trimmed). `refMs` anchors the year of the absolute form (by `rule`)
+ * and `tz` is its zone. Returns null when the field is not one of the three forms.
  */
 /** The kind of the last successful readBodyTime (module state: the per-line path allocates nothing). */
 export let bodyTimeKind: BodyTime['kind'] = 'epoch';
 
 /** parseBodyTime as an object, for callers off the hot path. */
-export function parseBodyTime(s: string, start: number, end: number, tz: string, refMs: number): BodyTime | null {
-  const ms = readBodyTime(s, start, end, tz, refMs);
+export function parseBodyTime(s: string, start: number, end: number, tz: string, refMs: number, rule: YearRule = 'nearest'): BodyTime | null {
+  const ms = readBodyTime(s, start, end, tz, refMs, rule);
   return Number.isNaN(ms) ? null : { kind: bodyTimeKind, ms };
 }
 
 /** Epoch ms (or uptime ms) of `s[start, end)`, NaN when it is none of the three forms; see bodyTimeKind. */
-export function readBodyTime(s: string, start: number, end: number, tz: string, refMs: number): number {
+export function readBodyTime(s: string, start: number, end: number, tz: string, refMs: number, rule: YearRule = 'nearest'): number {
   // One pass: the integer part's value and length, and where the dot is.
   let dot = -1;
   let intVal = 0;
@@ -69,7 +70,7 @@ export function readBodyTime(s: string, start: number, end: number, tz: string, 
     const hour = num(s, start + 4, start + 6);
     const minute = num(s, start + 6, start + 8);
     const second = num(s, start + 8, start + 10);
-    const ms = inferYear(tz, refMs, month, day, hour, minute, second, frac);
+    const ms = inferYear(tz, refMs, month, day, hour, minute, second, frac, rule);
     if (Number.isNaN(ms)) return NaN;
     bodyTimeKind = 'absolute';
     return ms;

@@ -2,7 +2,7 @@
 // of the line (PRI + RFC5424 / RFC3164, a syslog server's file prefix, rsyslog's ISO file lines,
 // logcat, a bare handset body) and then reads the handset's pipe body out of the message.
 
-import { emptyRecord, severityName, type LogRecord, type ParseContext } from '../core/record.js';
+import { emptyRecord, severityName, type LogRecord, type ParseContext, type YearRule } from '../core/record.js';
 import { decodeInto } from './decoders/index.js';
 import { logcatToRecord, parseLogcat } from './logcat.js';
 import { normalizeMac } from './mac.js';
@@ -72,13 +72,13 @@ function parseText(s: string, ctx: ParseContext): ParsedRecord {
       if (iso !== null && s.charCodeAt(iso.end) === 32) return headerRecord(s, 'rfc3164', null, iso.ms, iso.end, ctx);
     }
   } else {
-    const bsd = parseBsdTimeAt(s, 0, ctx.tz, ctx.receivedAtMs);
+    const bsd = parseBsdTimeAt(s, 0, ctx.tz, ctx.receivedAtMs, ctx.yearRule);
     if (bsd !== null) return headerRecord(s, 'rfc3164', null, bsd.ms, bsd.end, ctx);
   }
-  const lc = parseLogcat(s, ctx.tz, ctx.receivedAtMs);
+  const lc = parseLogcat(s, ctx.tz, ctx.receivedAtMs, ctx.yearRule);
   if (lc !== null) return withDecoders(logcatToRecord(lc));
   const bare = emptyRecord('');
-  if (readPivotBody(s, 0, ctx.tz, ctx.receivedAtMs, bare)) return withDecoders(bare);
+  if (readPivotBody(s, 0, ctx.tz, ctx.receivedAtMs, bare, ctx.yearRule)) return withDecoders(bare);
   const rec = emptyRecord(s);
   rec.parse_error = 'no syslog header, logcat prefix or handset body recognised';
   return rec;
@@ -98,27 +98,28 @@ function parseAfterPri(s: string, pri: Pri, ctx: ParseContext): ParsedRecord {
       rec.pid = h.pid;
       if (h.msgid !== null) rec.msgid = h.msgid;
       if (h.sd !== null) rec.structured_data = h.sd;
-      const refMs = h.timeMs ?? ctx.receivedAtMs;
-      applyPivot(rec, s, h.msgStart, ctx, refMs);
+      // The header's own time anchors the body's year-less time; without one, the context's does.
+      if (h.timeMs === null) applyPivot(rec, s, h.msgStart, ctx, ctx.receivedAtMs, ctx.yearRule);
+      else applyPivot(rec, s, h.msgStart, ctx, h.timeMs);
       if (h.error !== null) rec.parse_error = joinErrors(h.error, rec.parse_error);
       return withDecoders(rec);
     }
   }
-  const bsdMs = readBsdTime(s, at, ctx.tz, ctx.receivedAtMs);
+  const bsdMs = readBsdTime(s, at, ctx.tz, ctx.receivedAtMs, ctx.yearRule);
   if (!Number.isNaN(bsdMs)) return headerRecord(s, 'rfc3164', pri, bsdMs, bsdTimeEnd, ctx);
   const iso = parseIsoAt(s, at, ctx.tz, false);
   if (iso !== null && s.charCodeAt(iso.end) === 32) return headerRecord(s, 'rfc3164', pri, iso.ms, iso.end, ctx);
   // PRI but no timestamp: RFC 3164 §4.3.2 says the rest is the message. We keep the priority.
   const rec = emptyRecord('');
   setSeverity(rec, pri.facility, pri.severity);
-  const lc = parseLogcat(s.slice(at), ctx.tz, ctx.receivedAtMs);
+  const lc = parseLogcat(s.slice(at), ctx.tz, ctx.receivedAtMs, ctx.yearRule);
   if (lc !== null) {
     const l = logcatToRecord(lc);
     l.facility = pri.facility;
     return withDecoders(l);
   }
-  if (isPivotBody(s, at, ctx.tz, ctx.receivedAtMs)) {
-    applyPivot(rec, s, at, ctx, ctx.receivedAtMs);
+  if (isPivotBody(s, at, ctx.tz, ctx.receivedAtMs, ctx.yearRule)) {
+    applyPivot(rec, s, at, ctx, ctx.receivedAtMs, ctx.yearRule);
     rec.parse_error = joinErrors('no timestamp in syslog header', rec.parse_error);
     return withDecoders(rec);
   }
@@ -149,10 +150,11 @@ function headerRecord(
 
 /**
  * Read the handset pipe body from `s[at…]` into `rec` when there is one; otherwise the text is the
- * message. `refMs` anchors the year of the body's MMDDHHMMSS form (the header time when known).
+ * message. `refMs` anchors the year of the body's MMDDHHMMSS form (the header time when known,
+ * nearest to it; else the context's time, by the context's rule).
  */
-function applyPivot(rec: LogRecord, s: string, at: number, ctx: ParseContext, refMs: number): void {
-  if (!readPivotBody(s, at, ctx.tz, refMs, rec)) rec.message = at === 0 ? s : s.slice(at);
+function applyPivot(rec: LogRecord, s: string, at: number, ctx: ParseContext, refMs: number, rule: YearRule = 'nearest'): void {
+  if (!readPivotBody(s, at, ctx.tz, refMs, rec, rule)) rec.message = at === 0 ? s : s.slice(at);
 }
 
 /**
@@ -185,13 +187,20 @@ function isWs(c: number): boolean {
   return c === 32 || c === 9;
 }
 
-/**
- * A syslog server's log file line (Kiwi and similar): `YYYY-MM-DD hh:mm:ss<ws>Facility.Level<ws>HOST<ws>MSG`,
- * where MSG is the sender's message without PRI. The server's own time anchors the year of MSG's
- * RFC3164 header, and its Facility.Level column gives the priority.
- */
-function parseServerFileLine(s: string, ctx: ParseContext): ParsedRecord | null {
-  const recv = parseIsoAt(s, 0, ctx.tz, true);
+/** The columns of a syslog server's file line before the sender's message (see parseServerFileLine). */
+interface ServerFilePrefix {
+  /** The server's receive time, epoch ms. */
+  recvMs: number;
+  facility: number;
+  severity: number;
+  host: string | null;
+  /** Where the sender's message (MSG) starts. */
+  msgStart: number;
+}
+
+/** `YYYY-MM-DD hh:mm:ss<ws>Facility.Level<ws>HOST<ws>` at the start of `s`, or null. */
+function readServerFilePrefix(s: string, tz: string): ServerFilePrefix | null {
+  const recv = parseIsoAt(s, 0, tz, true);
   if (recv === null || !isWs(s.charCodeAt(recv.end))) return null;
   let i = recv.end;
   while (isWs(s.charCodeAt(i))) i++;
@@ -206,7 +215,21 @@ function parseServerFileLine(s: string, ctx: ParseContext): ParsedRecord | null 
   const host = j > i ? s.slice(i, j) : null;
   i = j;
   while (isWs(s.charCodeAt(i))) i++;
-  const refCtx: ParseContext = { receivedAtMs: recv.ms, tz: ctx.tz };
+  return { recvMs: recv.ms, facility: fl.facility, severity: fl.severity, host, msgStart: i };
+}
+
+/**
+ * A syslog server's log file line (Kiwi and similar): `YYYY-MM-DD hh:mm:ss<ws>Facility.Level<ws>HOST<ws>MSG`,
+ * where MSG is the sender's message without PRI. The server's own time anchors the year of MSG's
+ * RFC3164 header, and its Facility.Level column gives the priority.
+ */
+function parseServerFileLine(s: string, ctx: ParseContext): ParsedRecord | null {
+  const p = readServerFilePrefix(s, ctx.tz);
+  if (p === null) return null;
+  const fl = { facility: p.facility, severity: p.severity };
+  const host = p.host;
+  const i = p.msgStart;
+  const refCtx: ParseContext = { receivedAtMs: p.recvMs, tz: ctx.tz };
   // The message column may still carry a PRI (some servers keep it) or an RFC5424 header.
   const pri = parsePri(s.slice(i));
   if (pri !== null) {
@@ -222,16 +245,47 @@ function parseServerFileLine(s: string, ctx: ParseContext): ParsedRecord | null 
       return inner;
     }
   }
-  const bsd = parseBsdTimeAt(s, i, ctx.tz, recv.ms);
+  const bsd = parseBsdTimeAt(s, i, ctx.tz, p.recvMs);
   if (bsd !== null) return headerRecord(s, 'rfc3164', fl, bsd.ms, bsd.end, refCtx, host);
   // No header of the sender's own: the server's time is the syslog time.
   const rec: ParsedRecord = emptyRecord('');
   rec.format = 'rfc3164';
   setSeverity(rec, fl.facility, fl.severity);
-  rec.syslog_time = toIso(recv.ms);
+  rec.syslog_time = toIso(p.recvMs);
   rec.host = host;
   if (host !== null) rec.mac = normalizeMac(host);
   const msgStart = readTagAt(s, i, rec);
-  applyPivotCleaningTag(rec, s, msgStart >= 0 ? msgStart : i, refCtx, recv.ms);
+  applyPivotCleaningTag(rec, s, msgStart >= 0 ? msgStart : i, refCtx, p.recvMs);
   return withDecoders(rec);
+}
+
+/**
+ * The frame a sender sent, for a line of a syslog server's file, as far as the file keeps it (what
+ * replay re-sends):
+ * - Kiwi-style `date time Facility.Level HOST MSG` → `<PRI>MSG`, PRI from the Facility.Level column
+ *   (MSG as it is when it kept a PRI of its own);
+ * - rsyslog's traditional and ISO lines (`TIMESTAMP HOST TAG: MSG`, written without the PRI) →
+ *   `<PRI>` + the line; the file does not keep the PRI, so it is local0 with the handset body's
+ *   severity for handset lines (the handsets' 16·8 + level), else user.notice `<13>` (what RFC 3164
+ *   §4.3.3 has a relay add to a message without one).
+ * Anything else (a frame with its PRI, a logcat line, a bare handset body, text no parser knows) is
+ * returned unchanged.
+ */
+export function senderFrame(line: string): string {
+  const s = stripLineEnd(line);
+  if (s.length === 0 || parsePri(s) !== null) return line;
+  const c0 = s.charCodeAt(0);
+  if (c0 >= 48 && c0 <= 57) {
+    const p = readServerFilePrefix(s, 'UTC');
+    if (p !== null) {
+      const msg = s.slice(p.msgStart);
+      return parsePri(msg) !== null ? msg : `<${p.facility * 8 + p.severity}>${msg}`;
+    }
+    if (digitsAt(s, 0, 4) < 0 || s.charCodeAt(4) !== 45) return line;
+    const iso = parseIsoAt(s, 0, 'UTC', false);
+    if (iso === null || s.charCodeAt(iso.end) !== 32) return line;
+  } else if (parseBsdTimeAt(s, 0, 'UTC', 0) === null) return line;
+  const rec = parseLine(s, { receivedAtMs: 0, tz: 'UTC' });
+  const pri = rec.format === 'pivot' && rec.severity !== null ? 16 * 8 + rec.severity : 13;
+  return `<${pri}>${s}`;
 }

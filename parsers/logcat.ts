@@ -5,7 +5,7 @@
 //   with year:   2024-02-27 18:51:16.580 … (logcat -v year)
 // The letter is the level: V/D 7, I 6, W 4, E 3, F/A 0.
 
-import { emptyRecord, severityName, type LogRecord } from '../core/record.js';
+import { emptyRecord, severityName, type LogRecord, type YearRule } from '../core/record.js';
 import { severityByLetter } from './pri.js';
 import { cleanTag } from './tag.js';
 import { digitsAt, fractionAt, inferYear, isDigit, toIso, wallTimeToUtc } from './time.js';
@@ -55,7 +55,7 @@ function readInt(s: string, i: number): { v: number; end: number } | null {
 }
 
 /** Date prefix `MM-DD hh:mm:ss.mmm` or `YYYY-MM-DD hh:mm:ss.mmm`; milliseconds required. */
-function parseLogcatTime(s: string, tz: string, refMs: number): { ms: number; end: number } | null {
+function parseLogcatTime(s: string, tz: string, refMs: number, rule: YearRule): { ms: number; end: number } | null {
   let i = 0;
   let year = -1;
   if (digitsAt(s, 0, 4) >= 0 && s.charCodeAt(4) === 45) {
@@ -75,18 +75,18 @@ function parseLogcatTime(s: string, tz: string, refMs: number): { ms: number; en
   const ms =
     year >= 0
       ? wallTimeToUtc(tz, year, month - 1, day, hour, minute, second, frac.ms)
-      : inferYear(tz, refMs, month - 1, day, hour, minute, second, frac.ms);
+      : inferYear(tz, refMs, month - 1, day, hour, minute, second, frac.ms, rule);
   if (Number.isNaN(ms)) return null;
   return { ms, end: frac.end };
 }
 
-export function parseLogcat(s: string, tz: string, refMs: number): Logcat | null {
+export function parseLogcat(s: string, tz: string, refMs: number, rule: YearRule = 'nearest'): Logcat | null {
   const c0 = s.charCodeAt(0);
   if (!isDigit(c0)) {
     const b = parseBrief(s, 0);
     return b === null ? null : { ...b, timeMs: null };
   }
-  const t = parseLogcatTime(s, tz, refMs);
+  const t = parseLogcatTime(s, tz, refMs, rule);
   if (t === null) return null;
   let i = skipSpaces(s, t.end);
   if (i === t.end) return null;

@@ -3,7 +3,7 @@
 //   network form:   MAC| TIMESTAMP| TAG |SEV|MISSED| DESCRIPTION
 // Spaces around `|` vary; the description may itself contain `|`, so only the first fields split.
 
-import { emptyRecord, severityName, type LogRecord } from '../core/record.js';
+import { emptyRecord, severityName, type LogRecord, type YearRule } from '../core/record.js';
 import { bodyTimeKind, readBodyTime } from './body-time.js';
 import { normalizeMac } from './mac.js';
 import { severityByLetter } from './pri.js';
@@ -63,7 +63,7 @@ function parseMissed(s: string, a: number, b: number): number {
  * is read as far as it goes and says why in parse_error. Writing into the record, rather than
  * returning an object of fields, keeps this per-line path free of temporary objects.
  */
-export function readPivotBody(s: string, start: number, tz: string, refMs: number, rec: LogRecord): boolean {
+export function readPivotBody(s: string, start: number, tz: string, refMs: number, rec: LogRecord, rule: YearRule = 'nearest'): boolean {
   let p = s.indexOf('|', start);
   if (p < 0) return false;
   let a = trimStart(s, start, p);
@@ -84,7 +84,7 @@ export function readPivotBody(s: string, start: number, tz: string, refMs: numbe
   // TIMESTAMP
   a = trimStart(s, fieldStart, p);
   b = trimEnd(s, a, p);
-  const timeMs = readBodyTime(s, a, b, tz, refMs);
+  const timeMs = readBodyTime(s, a, b, tz, refMs, rule);
   // Without a MAC, only a valid timestamp tells a handset body from arbitrary text with a pipe.
   if (Number.isNaN(timeMs) && mac === null) return false;
   begin(rec, mac);
@@ -151,6 +151,6 @@ function join(a: string | null, b: string): string {
 }
 
 /** Whether `s[start…]` is a handset pipe body (reads it into a scratch record). */
-export function isPivotBody(s: string, start: number, tz: string, refMs: number): boolean {
-  return readPivotBody(s, start, tz, refMs, emptyRecord(''));
+export function isPivotBody(s: string, start: number, tz: string, refMs: number, rule: YearRule = 'nearest'): boolean {
+  return readPivotBody(s, start, tz, refMs, emptyRecord(''), rule);
 }

@@ -1,5 +1,7 @@
 // Time helpers for parsers. Pure: the reference ("receive") time and the zone are always inputs.
 
+import type { YearRule } from '../core/record.js';
+
 const MONTHS: Record<string, number> = {
   Jan: 0, Feb: 1, Mar: 2, Apr: 3, May: 4, Jun: 5, Jul: 6, Aug: 7, Sep: 8, Oct: 9, Nov: 10, Dec: 11,
 };
@@ -109,9 +111,11 @@ let lastRefMs = NaN;
 let lastRefYear = 1970;
 
 /**
- * A year-less wall-clock time (RFC3164, logcat, the handset's MMDDHHMMSS) resolved to the year that
- * puts it closest to the reference time: Dec 31 received on Jan 1 is last year, Jan 1 seen on
- * Dec 31 is next year. Returns NaN when no year makes it a real date.
+ * A year-less wall-clock time (RFC3164, logcat, the handset's MMDDHHMMSS) resolved to a year.
+ * `nearest` (default): the year that puts it closest to the reference time: Dec 31 received on
+ * Jan 1 is last year, Jan 1 seen on Dec 31 is next year. `past`: the latest year that puts it no
+ * more than a day after the reference (the reference is when a file was written). Returns NaN when
+ * no year makes it a real date.
  */
 export function inferYear(
   tz: string,
@@ -122,12 +126,23 @@ export function inferYear(
   minute: number,
   second: number,
   ms: number,
+  rule: YearRule = 'nearest',
 ): number {
   if (refMs !== lastRefMs) {
     lastRefMs = refMs;
     lastRefYear = new Date(refMs).getUTCFullYear();
   }
   const refYear = lastRefYear;
+  if (rule === 'past') {
+    // The year after the reference's (UTC) year can still be within the day, in a zone east of UTC;
+    // Feb 29 reaches back to the latest leap year (at most 8 years, across a century).
+    const limit = refMs + DAY_MS;
+    for (let y = refYear + 1; y >= refYear - 8; y--) {
+      const t = wallTimeToUtc(tz, y, month, day, hour, minute, second, ms);
+      if (!Number.isNaN(t) && t <= limit) return t;
+    }
+    return NaN;
+  }
   let best = NaN;
   let bestDist = Infinity;
   const first = wallTimeToUtc(tz, refYear, month, day, hour, minute, second, ms);
@@ -296,15 +311,16 @@ export function parseIsoAt(s: string, at: number, tz: string, allowSpace: boolea
 
 /**
  * RFC3164 `Mmm dd hh:mm:ss` (also `Mmm  d`, optional `.frac`, optional year `Mmm dd yyyy hh:mm:ss`
- * as some devices send) at `at`. Year inferred around `refMs`, zone `tz`.
+ * as some devices send) at `at`. Year inferred around `refMs` by `rule`, zone `tz`.
  */
 let bsdKey = '';
 let bsdTz = '';
 let bsdRefMs = NaN;
+let bsdRule: YearRule = 'nearest';
 let bsdCachedMs = 0;
 
-export function parseBsdTimeAt(s: string, at: number, tz: string, refMs: number): ParsedTime | null {
-  const ms = readBsdTime(s, at, tz, refMs);
+export function parseBsdTimeAt(s: string, at: number, tz: string, refMs: number, rule: YearRule = 'nearest'): ParsedTime | null {
+  const ms = readBsdTime(s, at, tz, refMs, rule);
   return Number.isNaN(ms) ? null : { ms, end: bsdTimeEnd };
 }
 
@@ -320,29 +336,31 @@ function sameAt(s: string, at: number, key: string): boolean {
 }
 
 /** parseBsdTimeAt without the result object: epoch ms or NaN; the end index is in bsdTimeEnd. */
-export function readBsdTime(s: string, at: number, tz: string, refMs: number): number {
+export function readBsdTime(s: string, at: number, tz: string, refMs: number, rule: YearRule = 'nearest'): number {
   // Senders stamp many lines with the same second: remember the last header time.
   if (
     bsdKey !== '' &&
     sameAt(s, at, bsdKey) &&
     s.charCodeAt(at + bsdKey.length) === 32 &&
     tz === bsdTz &&
+    rule === bsdRule &&
     Math.abs(refMs - bsdRefMs) < 3_600_000
   ) {
     bsdTimeEnd = at + bsdKey.length;
     return bsdCachedMs;
   }
-  const r = parseBsdTimeUncached(s, at, tz, refMs);
+  const r = parseBsdTimeUncached(s, at, tz, refMs, rule);
   if (r === null) return NaN;
   bsdKey = s.slice(at, r.end);
   bsdTz = tz;
   bsdRefMs = refMs;
+  bsdRule = rule;
   bsdCachedMs = r.ms;
   bsdTimeEnd = r.end;
   return r.ms;
 }
 
-function parseBsdTimeUncached(s: string, at: number, tz: string, refMs: number): ParsedTime | null {
+function parseBsdTimeUncached(s: string, at: number, tz: string, refMs: number, rule: YearRule): ParsedTime | null {
   const month = monthIndex(s, at);
   if (month < 0 || s.charCodeAt(at + 3) !== 32) return null;
   let i = at + 4;
@@ -370,7 +388,7 @@ function parseBsdTimeUncached(s: string, at: number, tz: string, refMs: number):
   const ms =
     year >= 0
       ? wallTimeToUtc(tz, year, month, day, hour, minute, second, frac.ms)
-      : inferYear(tz, refMs, month, day, hour, minute, second, frac.ms);
+      : inferYear(tz, refMs, month, day, hour, minute, second, frac.ms, rule);
   if (Number.isNaN(ms)) return null;
   return { ms, end: frac.end };
 }

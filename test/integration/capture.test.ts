@@ -316,3 +316,145 @@ describe('replay', () => {
     }
   }, 60_000);
 });
+
+/** A UDP socket that collects what it receives. */
+async function udpSink(): Promise<{ url: string; got: string[]; close: () => void }> {
+  const sock = dgram.createSocket('udp4');
+  await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
+  const got: string[] = [];
+  sock.on('message', (m) => got.push(m.toString()));
+  return { url: `udp://127.0.0.1:${sock.address().port}`, got, close: () => sock.close() };
+}
+
+describe('log files: order, years, times of their own, frames (import and replay agree)', () => {
+  const dir = path.join(work, 'logfiles');
+  const written = new Date('2026-12-02T09:00:00Z'); // the files' modification time
+  const mac = '00907a11baaf';
+  const T = Date.UTC(2026, 2, 10, 10, 0, 0); // 2026-03-10: before the files were written, more than 3 months back
+  const seqLine = (seq: number) => internal(T + seq * 1000, mac, 'SipService', 6, 0, `seq ${seq}`);
+  const write = (name: string, lines: string[]) => {
+    const p = path.join(dir, name);
+    fs.mkdirSync(path.dirname(p), { recursive: true });
+    fs.writeFileSync(p, lines.join('\n') + '\n');
+    fs.utimesSync(p, written, written);
+    return p;
+  };
+  const rotated: string[] = [];
+  let kernel = '';
+  let logcat = '';
+  let mixed = '';
+  let kiwi = '';
+  const kiwiBody = (i: number) => `172.29.101.149 SlnkHTTPServerUtils[3117]: 00907a11bacb| ${1384554194760 + i * 800}| SlnkHTTPServerUtils |7|00| Response Code:404`;
+
+  beforeAll(() => {
+    // syslog.txt.3 is the oldest: seq 0..99 in .3, 100..199 in .2, 200..299 in .1.
+    for (let n = 1; n <= 3; n++) rotated.push(write(`rot/syslog.txt.${n}`, Array.from({ length: 100 }, (_, i) => seqLine((3 - n) * 100 + i))));
+    kernel = write('kernel.log', ['Mar  9 10:23:16 172.29.4.17 kernel: wlan0: link down']);
+    logcat = write('logcat.txt', [
+      '--------- beginning of main',
+      '02-27 18:51:16.580 V/SlnkHTTPServerUtils( 3093): Battery percentage: 1.0',
+      'I/battery_level( 2488): [81,3986,254]',
+      '02-27 18:51:17.580 V/SlnkHTTPServerUtils( 3093): Battery temperature: 26.3',
+      '--------- beginning of system',
+    ]);
+    // rsyslog: traditional lines (zone-less, taken as UTC) mixed with ISO lines at +01:00.
+    mixed = write('mixed.log', [
+      'Mar 10 10:00:00 172.29.4.17 SipService: one',
+      '2026-03-10T10:00:01+01:00 172.29.4.17 SipService: two',
+      'Mar 10 10:00:02 172.29.4.17 SipService: three',
+      '2026-03-10T10:00:03+01:00 172.29.4.17 SipService: four',
+    ]);
+    kiwi = write('kiwi.txt', [
+      ...[0, 1, 2, 3, 4].map((i) => `2013-11-15 15:23:0${5 + i} Local0.Debug 172.29.101.149 Nov 15 10:23:1${i} ${kiwiBody(i)}`),
+      'this line is garbage',
+    ]);
+  });
+
+  it('replays the rotated files oldest first, whatever the argument order, with a positive span', async () => {
+    const sink = await udpSink();
+    try {
+      const { stdout, stderr } = await handlog(['replay', ...rotated, '--to', sink.url, '--speed', '0']);
+      expect(stdout).toMatch(/sent 300 of 300 messages/);
+      expect(stderr).toMatch(/replaying 300 messages spanning 299\.0 s/);
+      await until(async () => sink.got.length, (n) => n === 300, 5000);
+      expect(sink.got).toEqual(Array.from({ length: 300 }, (_, seq) => seqLine(seq)));
+      const fast = await handlog(['replay', ...rotated, '--to', sink.url, '--speed', '1000']);
+      expect(fast.stderr).toMatch(/spanning 299\.0 s .* at 1000x \(about 0\.3 s\)/);
+    } finally {
+      sink.close();
+    }
+  }, 60_000);
+
+  it('replays a file whose lines are out of time order: span from min to max, the older line right after the one before', async () => {
+    const sink = await udpSink();
+    try {
+      const { stdout, stderr } = await handlog(['replay', mixed, '--to', sink.url, '--speed', '1000']);
+      expect(stdout).toMatch(/sent 4 of 4 messages in 0\.0\d s/);
+      // 09:00:01Z (two) to 10:00:02Z (three); the schedule runs from one (10:00:00Z) to three: 2 s.
+      expect(stderr).toMatch(/spanning 3601\.0 s .* \(about 0\.0 s\)/);
+      await until(async () => sink.got.length, (n) => n === 4, 5000);
+      // rsyslog does not keep the PRI: user.notice is added (RFC 3164 §4.3.3).
+      expect(sink.got).toEqual([
+        '<13>Mar 10 10:00:00 172.29.4.17 SipService: one',
+        '<13>2026-03-10T10:00:01+01:00 172.29.4.17 SipService: two',
+        '<13>Mar 10 10:00:02 172.29.4.17 SipService: three',
+        '<13>2026-03-10T10:00:03+01:00 172.29.4.17 SipService: four',
+      ]);
+    } finally {
+      sink.close();
+    }
+  }, 60_000);
+
+  it('imports year-less times no later than the file was written, and untimed lines at their neighbours’ time', async () => {
+    const data = path.join(work, 'data-logfiles');
+    const set = JSON.parse((await handlog(['import', ...rotated, '--data', data, '--session', 'rotated', '--json'])).stdout) as {
+      session: SessionSummary;
+      files: { name: string }[];
+    };
+    expect(set.files.map((f) => f.name)).toEqual(['syslog.txt.3', 'syslog.txt.2', 'syslog.txt.1']);
+    expect(set.session).toMatchObject({ from: new Date(T).toISOString(), to: new Date(T + 299_000).toISOString() });
+    const one = async (file: string, name: string) =>
+      (JSON.parse((await handlog(['import', file, '--data', data, '--session', name, '--json'])).stdout) as { session: SessionSummary }).session;
+    // Modified 2026-12-02: "Mar  9" is 2026-03-09, not 2027 (the closest year).
+    expect(await one(kernel, 'kernel')).toMatchObject({ stored: 1, from: '2026-03-09T10:23:16.000Z', to: '2026-03-09T10:23:16.000Z' });
+    // Logcat headers and the brief-form line (no time) sit among their neighbours, not at the import time.
+    expect(await one(logcat, 'logcat')).toMatchObject({ stored: 5, from: '2026-02-27T18:51:16.580Z', to: '2026-02-27T18:51:17.580Z' });
+    // The replay of the session and of the file say the same span.
+    const sink = await udpSink();
+    try {
+      const session = await handlog(['replay', '--session', 'logcat', '--data', data, '--to', sink.url, '--speed', '0']);
+      const file = await handlog(['replay', logcat, '--to', sink.url, '--speed', '0']);
+      expect(session.stderr).toMatch(/replaying 5 messages spanning 1\.0 s/);
+      expect(file.stderr).toMatch(/replaying 5 messages spanning 1\.0 s/);
+    } finally {
+      sink.close();
+    }
+  }, 120_000);
+
+  it('stores a Kiwi file with a garbage line inside its own time range, and replays <PRI> + the sender message', async () => {
+    await handlog(['import', kiwi, '--data', svc.dir, '--session', 'kiwi garbage']);
+    const s = (await api<SessionDetail>(svc.http, '/api/sessions/kiwi%20garbage')).body;
+    expect(s).toMatchObject({ stored: 6, unparsed: 1, from: '2013-11-15T22:23:14.760Z', to: '2013-11-15T22:23:17.960Z' });
+    const rows = await sessionRows('kiwi garbage');
+    const garbage = rows.find((r) => r.format === 'raw');
+    // Its time is the line before it; syslog_time and device_time stay null (the time is not its own).
+    expect(garbage).toMatchObject({ raw: 'this line is garbage', time: '2013-11-15T22:23:17.960Z', syslog_time: null, device_time: null });
+    expect(Date.parse(garbage?.received_at ?? '')).toBeGreaterThan(Date.now() - 600_000);
+    expect(rows.find((r) => r.message === 'Response Code:404')?.raw).toMatch(/^2013-11-15 15:23:0\d Local0\.Debug /);
+
+    const sink = await udpSink();
+    try {
+      const session = await handlog(['replay', '--session', 'kiwi garbage', '--data', svc.dir, '--to', sink.url, '--speed', '1000']);
+      expect(session.stderr).toMatch(/replaying 6 messages spanning 3\.2 s/);
+      await until(async () => sink.got.length, (n) => n === 6, 5000);
+      const want = [...[0, 1, 2, 3, 4].map((i) => `<135>Nov 15 10:23:1${i} ${kiwiBody(i)}`), 'this line is garbage'];
+      expect(sink.got).toEqual(want);
+      const file = await handlog(['replay', kiwi, '--to', sink.url, '--speed', '1000']);
+      expect(file.stderr).toMatch(/replaying 6 messages spanning 3\.2 s/);
+      await until(async () => sink.got.length, (n) => n === 12, 5000);
+      expect(sink.got.slice(6)).toEqual(want);
+    } finally {
+      sink.close();
+    }
+  }, 60_000);
+});
