@@ -13,7 +13,7 @@ import { HandlogError, errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Registry } from '../core/metrics.js';
 import { toIso } from '../parsers/time.js';
-import { importFiles } from './import.js';
+import { importFiles, type ImportFileReport } from './import.js';
 import {
   deleteSession,
   newSession,
@@ -41,11 +41,42 @@ export interface SessionServiceDeps {
   now?: () => number;
 }
 
+export interface UploadOptions {
+  name: string;
+  filename: string;
+  declaredBytes: number | null;
+  /** Zone of the file's zone-less times; default the service's `--tz`. */
+  tz?: string;
+  /**
+   * Year anchor of the file's year-less times (`handlog import` sends `--now`, else the file's
+   * modification time); default the upload's own modification time, i.e. when it arrived.
+   */
+  anchorMs?: number;
+}
+
+/** One upload this process received and what its import did (kept in memory: not across restarts). */
+export interface UploadStatus {
+  id: string;
+  filename: string;
+  state: 'queued' | 'importing' | 'done' | 'failed';
+  /** The file's import report once done (as `handlog import --json` prints it); `duplicateOf` set when it had been imported before and was skipped. */
+  file: ImportFileReport | null;
+  error: string | null;
+}
+
+/** A session as GET /api/sessions/:id shows it: its handsets, and the uploads to it this process received. */
+export interface SessionView extends SessionDetail {
+  uploads: UploadStatus[];
+}
+
+/** Upload statuses kept (the oldest finished ones are forgotten first). */
+const MAX_UPLOADS_KEPT = 1000;
+
 export interface SessionService {
   /** Streams an upload to disk and queues its import; resolves once the bytes are on disk. */
-  upload(body: ReadableStream<Uint8Array> | Readable, opts: { name: string; filename: string; declaredBytes: number | null }): Promise<SessionSummary>;
+  upload(body: ReadableStream<Uint8Array> | Readable, opts: UploadOptions): Promise<{ session: SessionSummary; upload: UploadStatus }>;
   list(): Promise<SessionSummary[]>;
-  get(idOrName: string): Promise<SessionDetail | null>;
+  get(idOrName: string): Promise<SessionView | null>;
   remove(idOrName: string): Promise<void>;
   /** Waits for queued imports (tests, shutdown). */
   idle(): Promise<void>;
@@ -66,24 +97,50 @@ export function createSessionService(cfg: SessionServiceConfig, deps: SessionSer
   const imported = deps.metrics.counter('handlog_import_rows_total', 'Rows stored by capture imports.');
   let queue: Promise<void> = Promise.resolve();
   const active = new Set<string>();
+  /** Upload id → its session id and status, oldest first. */
+  const uploads = new Map<string, { sessionId: string; status: UploadStatus }>();
 
-  const runImport = (session: SessionSummary, file: string, filename: string) => {
+  const remember = (sessionId: string, status: UploadStatus) => {
+    uploads.set(status.id, { sessionId, status });
+    for (const [id, u] of uploads) {
+      if (uploads.size <= MAX_UPLOADS_KEPT) break;
+      if (u.status.state === 'done' || u.status.state === 'failed') uploads.delete(id);
+    }
+  };
+
+  const runImport = (session: SessionSummary, file: string, status: UploadStatus, opts: Pick<UploadOptions, 'tz' | 'anchorMs'>) => {
     active.add(session.id);
     queue = queue
       .then(async () => {
         const t0 = now();
-        const { session: done } = await importFiles(
-          { session: session.name, sessionId: session.id, files: [{ path: file, name: filename }], tz: cfg.tz, nowMs: now() },
+        status.state = 'importing';
+        // The same options `handlog import --data` passes: the zone and the year anchor the client
+        // sent (its --tz, and its --now or the file's modification time), else the service's own.
+        const { session: done, files } = await importFiles(
+          {
+            session: session.name,
+            sessionId: session.id,
+            files: [{ path: file, name: status.filename }],
+            tz: opts.tz ?? cfg.tz,
+            nowMs: now(),
+            ...(opts.anchorMs === undefined ? {} : { anchorMs: opts.anchorMs }),
+          },
           {
             client: deps.client,
             insertLines: deps.insertLines,
             ...(deps.insertFile === undefined ? {} : { insertFile: deps.insertFile, spoolDir: uploadsDir }),
           },
         );
+        status.file = files[0] ?? null;
+        status.state = 'done';
         imported.inc(undefined, done.stored - session.stored);
-        deps.logger.info('session imported', { session: done.name, file: filename, stored: done.stored, unparsed: done.unparsed, ms: now() - t0 });
+        deps.logger.info('session imported', { session: done.name, file: status.filename, stored: done.stored, unparsed: done.unparsed, ms: now() - t0 });
       })
-      .catch((e: unknown) => deps.logger.error('session import failed', { session: session.name, file: filename, err: errorMessage(e) }))
+      .catch((e: unknown) => {
+        status.state = 'failed';
+        status.error = errorMessage(e);
+        deps.logger.error('session import failed', { session: session.name, file: status.filename, err: errorMessage(e) });
+      })
       .finally(() => {
         active.delete(session.id);
         fs.promises.rm(file, { force: true }).catch(() => undefined);
@@ -129,14 +186,20 @@ export function createSessionService(cfg: SessionServiceConfig, deps: SessionSer
       session.bytes_total += bytes;
       session.updated_at = toIso(Math.max(now(), Date.parse(session.updated_at) + 1)) as string;
       await saveSession(deps.client, session);
-      runImport(session, file, filename);
-      return session;
+      const status: UploadStatus = { id: path.basename(file, '.upload'), filename, state: 'queued', file: null, error: null };
+      remember(session.id, status);
+      runImport(session, file, status, opts);
+      return { session, upload: { ...status } };
     },
     list: () => listSessions(deps.client),
     async get(idOrName) {
+      // The upload states are taken before the session is read: an upload is `done` only once its
+      // import saved the session, so an upload shown done comes with the session it left.
+      const kept = [...uploads.values()].map((u) => ({ sessionId: u.sessionId, status: { ...u.status } }));
       const s = await findSession(deps.client, idOrName);
       if (s === null) return null;
-      return { ...s, handsets: await sessionHandsets(deps.client, s.name) };
+      const mine = kept.filter((u) => u.sessionId === s.id).map((u) => u.status);
+      return { ...s, handsets: await sessionHandsets(deps.client, s.name), uploads: mine };
     },
     async remove(idOrName) {
       const s = await findSession(deps.client, idOrName);

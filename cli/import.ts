@@ -5,9 +5,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Readable, Transform } from 'node:stream';
-import { importFiles, type ImportFileReport } from '../capture/import.js';
+import { importFiles, yearAnchorMs, type ImportFileReport } from '../capture/import.js';
 import type { SessionDetail, SessionSummary } from '../capture/sessions.js';
-import { validateSessionName } from '../capture/service.js';
+import { validateSessionName, type SessionView, type UploadStatus } from '../capture/service.js';
 import { HandlogError, errorMessage } from '../core/errors.js';
 import { createLogger } from '../core/logger.js';
 import { isValidTimeZone } from '../parsers/time.js';
@@ -99,9 +99,11 @@ export async function runImport(argv: string[], io: Io = { stdout: process.stdou
   if (server !== null) {
     const token = str('token') ?? io.env['HANDLOG_API_TOKEN_ADMIN'] ?? io.env['HANDLOG_API_TOKEN'];
     process.stderr.write(`handlog import: sending to the running service at ${server}\n`);
-    const detail = await importThroughService(server, token, session, positionals, progress);
-    result = detail;
-    handsets = detail.handsets;
+    const out = await importThroughService(server, token, { session, tz, ...(anchorMs === undefined ? {} : { anchorMs }) }, positionals, progress);
+    const { handsets: held, uploads: _uploads, ...summary } = out.session;
+    result = summary;
+    reports = out.files;
+    handsets = held;
   } else {
     const logger = createLogger({ level: 'warn' });
     const unlock = clickhouseUrl === undefined ? lockDataDir(dataDir, logger) : () => undefined;
@@ -172,17 +174,24 @@ function summaryText(s: SessionSummary, files: ImportFileReport[] | null, handse
   if (s.from !== null) out.push(`time range ${s.from} → ${s.to}`);
   if (handsets !== null) out.push(`handsets ${handsets.length}${handsets.length > 0 ? `: ${handsets.slice(0, 5).map((h) => `${h.mac} (${n(h.count)})`).join(', ')}${handsets.length > 5 ? ', …' : ''}` : ''}`);
   if (s.error !== null) out.push(`error: ${s.error}`);
-  out.push(`${secs.toFixed(1)} s, ${n(Math.round(s.lines_read / Math.max(secs, 0.001)))} lines/s`);
+  // The rate of this run: the session's totals also count files imported before (and skipped now).
+  const read = files === null ? s.lines_read : files.reduce((a, f) => a + f.stats.messages, 0);
+  out.push(`${secs.toFixed(1)} s, ${n(Math.round(read / Math.max(secs, 0.001)))} lines/s`);
   return out.join('\n') + '\n';
 }
 
+/**
+ * Uploads the files one by one to the service's POST /api/sessions with the options an import into
+ * the data directory would use (tz; each file's year anchor: --now, else its modification time) and
+ * follows each upload's import; returns the session and each file's report, as importFiles does.
+ */
 async function importThroughService(
   base: string,
   token: string | undefined,
-  session: string,
+  opts: { session: string; tz: string; anchorMs?: number },
   files: string[],
   progress: ReturnType<typeof createProgress>,
-): Promise<SessionDetail> {
+): Promise<{ session: SessionView; files: ImportFileReport[] }> {
   const headers: Record<string, string> = token === undefined ? {} : { Authorization: `Bearer ${token}` };
   const call = async (url: string, init: RequestInit = {}): Promise<Response> => {
     let res: Response;
@@ -199,6 +208,8 @@ async function importThroughService(
     return res;
   };
   let id = '';
+  const reports: ImportFileReport[] = [];
+  const show = async (): Promise<SessionView> => (await (await call(`${base}/api/sessions/${encodeURIComponent(id)}`)).json()) as SessionView;
   for (const file of files) {
     const size = fs.statSync(file).size;
     let sent = 0;
@@ -210,23 +221,31 @@ async function importThroughService(
       },
     });
     const body = Readable.toWeb(fs.createReadStream(file).pipe(count)) as ReadableStream<Uint8Array>;
-    const q = new URLSearchParams({ name: session, filename: path.basename(file) });
+    const now = new Date(await yearAnchorMs(file, opts.anchorMs)).toISOString();
+    const q = new URLSearchParams({ name: opts.session, filename: path.basename(file), now, tz: opts.tz });
     const res = await call(`${base}/api/sessions?${q}`, {
       method: 'POST',
       body,
       headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': String(size) },
       duplex: 'half',
     } as RequestInit);
-    id = ((await res.json()) as { session: SessionSummary }).session.id;
+    const posted = (await res.json()) as { session: SessionSummary; upload?: UploadStatus };
+    id = posted.session.id;
     for (;;) {
-      const s = (await (await call(`${base}/api/sessions/${encodeURIComponent(id)}`)).json()) as SessionDetail;
+      const s = await show();
       progress.update(`importing ${path.basename(file)} ${bar(s.bytes_done / Math.max(1, s.bytes_total))} ${s.lines_read.toLocaleString('en')} lines`);
-      if (s.state !== 'importing') {
-        if (s.state === 'failed') return s;
+      // This upload's own state: its report is there a moment after the session says done (a
+      // service that keeps no upload states, or lost them in a restart: the session's state).
+      const upload = (s.uploads ?? []).find((u) => u.id === posted.upload?.id);
+      const finished = upload === undefined ? s.state !== 'importing' : upload.state === 'done' || upload.state === 'failed';
+      if (finished) {
+        if (upload !== undefined && upload.file !== null) reports.push(upload.file);
+        if (upload?.state === 'failed') return { session: { ...s, state: 'failed', error: s.error ?? upload.error }, files: reports };
+        if (s.state === 'failed') return { session: s, files: reports };
         break;
       }
       await new Promise((r) => setTimeout(r, 200));
     }
   }
-  return (await (await call(`${base}/api/sessions/${encodeURIComponent(id)}`)).json()) as SessionDetail;
+  return { session: await show(), files: reports };
 }

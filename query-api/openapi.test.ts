@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openApiDocument, PARAM_DOCS } from './openapi.js';
-import { ROUTE_PARAMS } from './params.js';
+import { ROUTE_PARAMS, UPLOAD_PARAMS } from './params.js';
 import { API_VERSION } from './version.js';
 import { createApp } from './app.js';
 import { Registry } from '../core/metrics.js';
@@ -24,6 +24,12 @@ describe('OpenAPI document', () => {
       expect(query, path).toEqual([...params, 'token'].sort());
     }
     for (const name of Object.values(ROUTE_PARAMS).flat()) expect(PARAM_DOCS[name], name).toBeDefined();
+  });
+
+  it('documents the query parameters of the upload (POST /api/sessions) from the list the route checks', () => {
+    const post = (doc.paths['/api/sessions'] as unknown as { post: { parameters: { name: string; in: string; description?: string }[] } }).post;
+    expect(post.parameters.map((p) => p.name)).toEqual([...UPLOAD_PARAMS]);
+    for (const p of post.parameters) expect(p.description, p.name).toBeTruthy();
   });
 
   it('describes every /api route the app serves, and is served at /api/openapi.json', async () => {

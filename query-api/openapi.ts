@@ -4,7 +4,7 @@
 
 import { SEVERITY_NAMES } from '../core/record.js';
 import { LOG_FIELDS, MAX_LIMIT } from '../store/queries.js';
-import { ROUTE_PARAMS, type RouteName } from './params.js';
+import { ROUTE_PARAMS, UPLOAD_PARAMS, type RouteName } from './params.js';
 
 type Schema = Record<string, unknown>;
 
@@ -37,6 +37,12 @@ export const PARAM_DOCS: Record<string, { description: string; schema: Schema }>
   sort: { description: 'last_seen, mac, errors_24h or battery_level_pct; - prefix for descending', schema: { type: 'string', default: '-last_seen' } },
   name: { description: 'Session name (a session of that name gets the file added to it)', schema: { type: 'string' } },
   filename: { description: 'Original file name of the uploaded capture', schema: { type: 'string' } },
+  now: {
+    description:
+      'Year anchor of the capture\'s year-less times, as `handlog import --now` (the CLI sends its --now, else the file\'s modification time); default: when the upload arrived',
+    schema: TIME,
+  },
+  tz: { description: 'IANA zone of the capture\'s zone-less times, as `handlog import --tz` (e.g. Europe/Berlin); default: the service\'s --tz', schema: { type: 'string' } },
   state: { description: 'Fired alerts: unacknowledged, acknowledged, silenced, fired, update or resolved', schema: { type: 'string' } },
   rule_id: { description: 'Alert rule id', schema: { type: 'string' } },
   token: { description: 'API token, for clients that cannot send an Authorization header (EventSource, links); reads only', schema: { type: 'string' } },
@@ -62,7 +68,7 @@ const ROUTE_DOCS: Record<RouteName, { path: string; summary: string; response: s
   'alerts/events': { path: '/api/alerts/events', summary: 'Fired alerts, newest first (POST …/{id}/ack acknowledges the incident)', response: '{ events }' },
   'alerts/summary': { path: '/api/alerts/summary', summary: 'Unacknowledged incidents (the header badge), open groups, active silences', response: '{ unacknowledged, open_groups, active_silences }' },
   sessions: { path: '/api/sessions', summary: 'Imported capture sessions, newest first', response: '{ sessions }' },
-  'sessions/:id': { path: '/api/sessions/{id}', summary: 'One session (by id or name) with its handsets and import progress', response: 'the session' },
+  'sessions/:id': { path: '/api/sessions/{id}', summary: 'One session (by id or name) with its handsets, import progress and the uploads to it since the service started', response: 'the session with handsets and uploads' },
 };
 
 const ERROR = {
@@ -107,9 +113,15 @@ const WRITE_OPS: Record<string, Record<string, Schema>> = {
     post: {
       summary: 'Upload a capture (syslog.txt.N, syslog-server file, logcat, pcap/pcapng, .gz) as the raw request body; imported in the background (poll the session)',
       operationId: 'sessions_upload',
-      parameters: ['name', 'filename'].map((name) => ({ name, in: 'query', required: false, description: PARAM_DOCS[name]?.description, schema: { type: 'string' } })),
+      parameters: UPLOAD_PARAMS.map((name) => ({ name, in: 'query', required: false, description: PARAM_DOCS[name]?.description, schema: PARAM_DOCS[name]?.schema })),
       requestBody: { content: { 'application/octet-stream': {} } },
-      responses: { '202': { description: '{ session }' }, '400': ERROR, '403': ERROR, '409': ERROR, '413': ERROR },
+      responses: {
+        '202': { description: '{ session, upload }: upload is { id, filename, state, file, error }, followed in the uploads of GET /api/sessions/{id}' },
+        '400': ERROR,
+        '403': ERROR,
+        '409': ERROR,
+        '413': ERROR,
+      },
     },
   },
   '/api/sessions/{id}': {

@@ -8,7 +8,7 @@ import { silentLogger } from '../core/logger.js';
 import { Registry } from '../core/metrics.js';
 import type { Store } from '../store/client.js';
 import { createApp } from './app.js';
-import { parseInterval, parseLogFilters, ROUTE_PARAMS } from './params.js';
+import { parseInterval, parseLogFilters, parseTimeZone, ROUTE_PARAMS } from './params.js';
 
 const NOW = Date.parse('2026-03-10T12:00:00.000Z');
 
@@ -167,5 +167,13 @@ describe('parseLogFilters', () => {
     expect(parseInterval('interval', '1d')).toBe(86_400_000);
     expect(parseInterval('interval', '1w')).toBe(604_800_000);
     for (const v of ['', '5', '1.5h', '-1m', '0m', '1y']) expect(() => parseInterval('interval', v)).toThrow(/^interval: /);
+  });
+});
+
+describe('parseTimeZone (the upload\'s tz)', () => {
+  it('takes IANA zones and UTC, and names the parameter otherwise', () => {
+    expect(parseTimeZone('tz', 'Europe/Berlin')).toBe('Europe/Berlin');
+    expect(parseTimeZone('tz', ' UTC ')).toBe('UTC');
+    for (const v of ['', ' ', 'Mars/Olympus', 'CEST+2']) expect(() => parseTimeZone('tz', v), v).toThrow(/^tz: /);
   });
 });

@@ -5,6 +5,7 @@
 import { HandlogError } from '../core/errors.js';
 import { SEVERITY_NAMES } from '../core/record.js';
 import { parseMac } from '../parsers/mac.js';
+import { isValidTimeZone } from '../parsers/time.js';
 import { MAX_TEXT_TERMS, textTerms } from '../core/text-query.js';
 import { DEFAULT_LIMIT, LOG_FIELDS, MAX_LIMIT, type LogFilters } from '../store/queries.js';
 
@@ -40,6 +41,9 @@ export const ROUTE_PARAMS = {
 
 export type RouteName = keyof typeof ROUTE_PARAMS;
 
+/** Query parameters of POST /api/sessions, the upload (GET /api/sessions takes ROUTE_PARAMS.sessions). */
+export const UPLOAD_PARAMS = ['name', 'filename', 'now', 'tz'] as const;
+
 /** Accepted on every route: an access token for clients that cannot set headers (EventSource). */
 const ANY_ROUTE = ['token'];
 
@@ -50,9 +54,8 @@ export function bad(param: string, message: string): HandlogError {
   return new HandlogError('BAD_REQUEST', `${param}: ${message}`);
 }
 
-/** 400 for the first parameter the route does not know. */
-export function rejectUnknown(q: URLSearchParams, route: RouteName): void {
-  const known: readonly string[] = ROUTE_PARAMS[route];
+/** 400 for the first parameter the route does not know (`known`: of another method than GET). */
+export function rejectUnknown(q: URLSearchParams, route: RouteName, known: readonly string[] = ROUTE_PARAMS[route]): void {
   for (const key of q.keys()) {
     if (!known.includes(key) && !ANY_ROUTE.includes(key)) {
       throw bad(key, `unknown parameter for /api/${route} (known: ${known.length === 0 ? 'none' : known.join(', ')})`);
@@ -101,6 +104,13 @@ export function parseTime(param: string, v: string, nowMs: number): string {
   const ms = Date.parse(t);
   if (Number.isNaN(ms)) throw bad(param, `"${v}" is not a valid time`);
   return new Date(ms).toISOString();
+}
+
+/** An IANA time zone name (`Europe/Berlin`, `UTC`), as `--tz` takes it. */
+export function parseTimeZone(param: string, v: string): string {
+  const t = v.trim();
+  if (t === '' || !isValidTimeZone(t)) throw bad(param, `"${v}" is not an IANA time zone (e.g. Europe/Berlin, UTC)`);
+  return t;
 }
 
 /** `from` and `to` (ISO or relative); 400 when from is after to. */

@@ -5,7 +5,7 @@
 import { Hono } from 'hono';
 import { HandlogError } from '../../core/errors.js';
 import type { SessionService } from '../../capture/service.js';
-import { one, rejectUnknown } from '../params.js';
+import { one, parseTime, parseTimeZone, rejectUnknown, UPLOAD_PARAMS } from '../params.js';
 
 export function sessionRoutes(sessions: SessionService): Hono {
   const r = new Hono();
@@ -17,17 +17,29 @@ export function sessionRoutes(sessions: SessionService): Hono {
   });
 
   // The body is the capture file itself (any format handlog import reads), streamed to disk.
+  // `now` and `tz` are what `handlog import` would use importing the file itself (--now, else the
+  // file's modification time; --tz): checked before a byte is read.
   r.post('/', async (c) => {
     const q = query(c.req.url);
-    rejectUnknown(q, 'sessions');
+    rejectUnknown(q, 'sessions', UPLOAD_PARAMS);
     const filename = one(q, 'filename') ?? 'upload';
     const name = one(q, 'name') ?? filename;
+    const now = one(q, 'now');
+    const anchorMs = now === undefined ? undefined : Date.parse(parseTime('now', now, Date.now()));
+    const tzParam = one(q, 'tz');
+    const tz = tzParam === undefined ? undefined : parseTimeZone('tz', tzParam);
     const len = c.req.header('Content-Length');
     const declared = len !== undefined && /^\d+$/.test(len) ? Number(len) : null;
     const body = c.req.raw.body;
     if (body === null) throw new HandlogError('BAD_REQUEST', 'body: send the capture file as the request body');
-    const session = await sessions.upload(body, { name, filename, declaredBytes: declared });
-    return c.json({ session }, 202);
+    const { session, upload } = await sessions.upload(body, {
+      name,
+      filename,
+      declaredBytes: declared,
+      ...(tz === undefined ? {} : { tz }),
+      ...(anchorMs === undefined ? {} : { anchorMs }),
+    });
+    return c.json({ session, upload }, 202);
   });
 
   r.get('/:id', async (c) => {

@@ -60,8 +60,8 @@ async function sessionRows(name: string): Promise<StoredRecord[]> {
     .map((l) => JSON.parse(l) as StoredRecord);
 }
 
-async function upload(name: string, filename: string, bytes: Buffer): Promise<SessionDetail> {
-  const res = await fetch(`${svc.http}/api/sessions?name=${encodeURIComponent(name)}&filename=${encodeURIComponent(filename)}`, {
+async function upload(name: string, filename: string, bytes: Buffer, params: Record<string, string> = {}): Promise<SessionDetail> {
+  const res = await fetch(`${svc.http}/api/sessions?${new URLSearchParams({ name, filename, ...params })}`, {
     method: 'POST',
     body: bytes,
     headers: { 'Content-Type': 'application/octet-stream' },
@@ -231,6 +231,94 @@ describe('through the running service', () => {
     expect(await sessionRows('capture two')).toHaveLength(0);
     expect((await api(svc.http, '/api/sessions/capture%20two')).status).toBe(404);
   }, 60_000);
+
+  // A year-less, zone-less line: its year comes from the anchor, its UTC time from the zone.
+  const yearless = (text: string) => `Mar  9 10:23:17 172.29.4.17 kernel: ${text}\n`;
+  type UploadView = SessionDetail & { uploads: { id: string; filename: string; state: string; file: { name: string; duplicateOf: string | null; stored: number } | null }[] };
+
+  it('an upload takes now and tz as handlog import does, refuses bad ones with a 400 naming them, and reports each upload', async () => {
+    const post = (q: string) => fetch(`${svc.http}/api/sessions?name=refused&${q}`, { method: 'POST', body: yearless('refused') });
+    for (const [q, param] of [
+      ['now=yesterday', 'now'],
+      ['now=2026-13-45T00:00:00Z', 'now'],
+      ['now=2026-04-01T00:00:00Z&now=2026-04-02T00:00:00Z', 'now'],
+      ['tz=Mars%2FOlympus', 'tz'],
+      ['tz=', 'tz'],
+    ] as const) {
+      const r = await post(q);
+      expect(r.status, q).toBe(400);
+      const body = (await r.json()) as { error: { code: string; message: string } };
+      expect(body.error.code, q).toBe('BAD_REQUEST');
+      expect(body.error.message, q).toMatch(new RegExp(`^${param}: `));
+    }
+    expect((await api(svc.http, '/api/sessions/refused')).status).toBe(404);
+
+    const res = await fetch(`${svc.http}/api/sessions?name=anchored&filename=nowt.log&now=2026-04-01T00:00:00Z&tz=Europe%2FBerlin`, {
+      method: 'POST',
+      body: yearless('now flag test'),
+    });
+    expect(res.status).toBe(202);
+    const { upload: posted } = (await res.json()) as { upload: { id: string; filename: string; state: string } };
+    expect(posted).toMatchObject({ filename: 'nowt.log', state: 'queued' });
+    const done = await until(
+      async () => (await api<UploadView>(svc.http, '/api/sessions/anchored')).body,
+      (s) => s.uploads.some((u) => u.id === posted.id && u.state === 'done'),
+    );
+    // 10:23:17 in Berlin (CET) on 9 March of the year before 1 April 2026, whatever the date today.
+    expect(done).toMatchObject({ state: 'done', stored: 1, from: '2026-03-09T09:23:17.000Z', to: '2026-03-09T09:23:17.000Z' });
+    expect(done.uploads).toEqual([expect.objectContaining({ id: posted.id, state: 'done', file: expect.objectContaining({ name: 'nowt.log', duplicateOf: null, stored: 1 }) })]);
+
+    // The same bytes again: skipped, and the upload says so.
+    const again = await upload('anchored', 'nowt.log', Buffer.from(yearless('now flag test')), { now: '2026-04-01T00:00:00Z', tz: 'Europe/Berlin' });
+    expect(again).toMatchObject({ stored: 1, duplicates: 1 });
+    const view = await until(
+      async () => (await api<UploadView>(svc.http, '/api/sessions/anchored')).body,
+      (s) => s.uploads.length === 2 && s.uploads.every((u) => u.state === 'done'),
+    );
+    expect(view.uploads[1]?.file).toMatchObject({ name: 'nowt.log', duplicateOf: 'anchored', stored: 0 });
+  }, 60_000);
+
+  it('handlog import through the service anchors and zones year-less times as an import into the data directory does', async () => {
+    const dir = path.join(work, 'anchors');
+    fs.mkdirSync(dir, { recursive: true });
+    const withNow = path.join(dir, 'nowt.log');
+    fs.writeFileSync(withNow, yearless('now flag test (cli)'));
+    // No --now: the file's modification time is the anchor, not the time of the upload.
+    const byMtime = path.join(dir, 'mtime.log');
+    fs.writeFileSync(byMtime, yearless('modification time test'));
+    const modified = new Date('2025-06-01T12:00:00Z');
+    fs.utimesSync(byMtime, modified, modified);
+    type Out = { session: SessionSummary; files: { name: string; duplicateOf: string | null; stored: number }[] | null };
+    const run = async (args: string[]) => JSON.parse((await handlog(['import', ...args, '--json'])).stdout) as Out;
+    const nowArgs = ['--now', '2026-04-01T00:00:00Z', '--tz', 'Europe/Berlin'];
+
+    const viaNow = await run([withNow, '--data', svc.dir, '--session', 'now flag', ...nowArgs]);
+    const viaMtime = await run([byMtime, '--data', svc.dir, '--session', 'file time']);
+    expect(viaNow.session).toMatchObject({ state: 'done', stored: 1, from: '2026-03-09T09:23:17.000Z' });
+    expect(viaMtime.session).toMatchObject({ state: 'done', stored: 1, from: '2025-03-09T10:23:17.000Z' });
+    expect(viaNow.files).toEqual([expect.objectContaining({ name: 'nowt.log', duplicateOf: null, stored: 1 })]);
+    expect((await sessionRows('now flag')).map((r) => r.time)).toEqual(['2026-03-09T09:23:17.000Z']);
+    expect((await sessionRows('file time')).map((r) => r.time)).toEqual(['2025-03-09T10:23:17.000Z']);
+
+    const data = path.join(work, 'data-anchors');
+    const direct = await run([withNow, byMtime, '--data', data, '--session', 'direct', ...nowArgs]);
+    expect(direct.session.from).toBe(viaNow.session.from);
+    const directMtime = await run([byMtime, '--data', path.join(work, 'data-anchors-2'), '--session', 'direct']);
+    expect(directMtime.session.from).toBe(viaMtime.session.from);
+
+    // Again through the service: each file said to be skipped, as the direct import says it.
+    const text = (await handlog(['import', withNow, byMtime, '--data', svc.dir, '--session', 'now flag', ...nowArgs])).stdout;
+    expect(text).toMatch(/^ {2}nowt\.log: already imported \(session "now flag"\), skipped$/m);
+    expect(text).toMatch(/^ {2}mtime\.log: already imported \(session "file time"\), skipped$/m);
+    const json = await run([withNow, byMtime, '--data', svc.dir, '--session', 'now flag']);
+    expect(json.files?.map((f) => [f.name, f.duplicateOf, f.stored])).toEqual([
+      ['nowt.log', 'now flag', 0],
+      ['mtime.log', 'file time', 0],
+    ]);
+    expect(json.session).toMatchObject({ stored: 1, duplicates: 4 });
+    const directAgain = await run([withNow, byMtime, '--data', data, '--session', 'direct']);
+    expect(directAgain.files?.map((f) => f.duplicateOf)).toEqual(['direct', 'direct']);
+  }, 120_000);
 });
 
 describe('replay', () => {
