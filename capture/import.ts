@@ -4,6 +4,9 @@
 // Re-importing never duplicates rows, in two layers:
 // - a file is known by a fingerprint of its size, head and tail; a file already imported completely
 //   (into any session) is skipped and reported as a duplicate;
+// - a plain text file that has grown since it was imported (a handset's syslog.txt pulled again, a
+//   server log copied again) is recognised by the fingerprint of its first bytes: only what it
+//   gained is imported;
 // - an import cut short (crash, kill) and run again sends the same batches with the same insert
 //   deduplication tokens (`import:<fingerprint>:<batch>`), so the batches that had landed are dropped
 //   by the store; row ids are derived from fingerprint and line number, so they are stable too.
@@ -20,7 +23,8 @@ import { encodeLogRow, encodeLogRowLenient, encodeLogRowTsv } from '../store/enc
 import type { RowFileFormat } from '../store/client.js';
 import { fileParseContext, LineTimes, orderFiles, ownTime, type NamedFile } from './file-times.js';
 import { newReadStats, readCapture, type CaptureMessage, type ReadStats } from './reader.js';
-import { findSession, newSession, saveSession, sessionsWithFile, type SessionFile, type SessionSummary } from './sessions.js';
+import { sniffCapture } from './pcap.js';
+import { findSession, importedTextFiles, newSession, saveSession, sessionsWithFile, type SessionFile, type SessionSummary } from './sessions.js';
 
 export const BATCH_ROWS = 50_000;
 const PROGRESS_SAVE_MS = 1000;
@@ -68,6 +72,11 @@ export interface ImportFileReport {
   format: string;
   /** Already imported before: skipped. */
   duplicateOf: string | null;
+  /**
+   * The file is an earlier import (`name` in `session`, `bytes` long then) that has grown since:
+   * only the lines after those bytes were imported.
+   */
+  grownFrom?: { session: string; name: string; bytes: number };
   stats: ReadStats;
   stored: number;
   unparsed: number;
@@ -85,9 +94,14 @@ export async function yearAnchorMs(file: string, anchorMs?: number): Promise<num
 
 /** Size + first and last 64 KiB: cheap on a 1 GB capture, and different captures do not collide in practice. */
 export async function fingerprint(file: string): Promise<string> {
+  return fingerprintOf(file);
+}
+
+/** The fingerprint of the file's first `prefix` bytes (default: all of it) — what it was at that size. */
+async function fingerprintOf(file: string, prefix?: number): Promise<string> {
   const fd = await fs.promises.open(file, 'r');
   try {
-    const { size } = await fd.stat();
+    const size = prefix ?? (await fd.stat()).size;
     const h = createHash('sha256').update(`${size}:`);
     const n = Math.min(size, 65_536);
     const head = Buffer.alloc(n);
@@ -112,6 +126,46 @@ export async function fingerprint(file: string): Promise<string> {
 export function stableIdFactory(fileHash: string): (ordinal: number) => string {
   const prefix = uuidPrefix(createHash('sha1').update(fileHash).digest());
   return (ordinal) => uuidAt(prefix, ordinal);
+}
+
+/**
+ * Whether this plain text file is a file imported before that has grown since (a handset's
+ * syslog.txt pulled again, a server log copied again): its first `size` bytes have the fingerprint
+ * of an imported file of that size. Returns the newest such import and the byte where the new lines
+ * start (the start of the line the old copy ended in, when it ended mid-line), or null.
+ */
+async function grownFrom(
+  file: string,
+  size: number,
+  client: ClickHouseClient,
+): Promise<{ session: string; name: string; size: number; startByte: number } | null> {
+  const fd = await fs.promises.open(file, 'r');
+  try {
+    const head = Buffer.alloc(4);
+    const { bytesRead } = await fd.read(head, 0, 4, 0);
+    const gzip = bytesRead >= 2 && head[0] === 0x1f && head[1] === 0x8b;
+    const utf16 = bytesRead >= 2 && ((head[0] === 0xff && head[1] === 0xfe) || (head[0] === 0xfe && head[1] === 0xff));
+    if (bytesRead < 4 || gzip || utf16 || sniffCapture(head) !== null) return null;
+    const candidates = await importedTextFiles(client, size);
+    const checked = new Map<number, string>();
+    for (const c of candidates) {
+      let fp = checked.get(c.size);
+      if (fp === undefined) {
+        fp = await fingerprintOf(file, c.size);
+        checked.set(c.size, fp);
+      }
+      if (fp !== c.hash) continue;
+      // Back to the start of the line the old copy ended in (its partial line is read again whole).
+      const look = Buffer.alloc(Math.min(c.size, 65_536));
+      await fd.read(look, 0, look.length, c.size - look.length);
+      const nl = look.lastIndexOf(0x0a);
+      const startByte = nl === look.length - 1 ? c.size : nl >= 0 ? c.size - look.length + nl + 1 : c.size;
+      return { session: c.session, name: c.name, size: c.size, startByte };
+    }
+    return null;
+  } finally {
+    await fd.close();
+  }
 }
 
 export async function importFiles(opts: ImportOptions, deps: ImportDeps): Promise<{ session: SessionSummary; files: ImportFileReport[] }> {
@@ -198,13 +252,16 @@ async function importOne(
     session.duplicates++;
     return report;
   }
+  const size = await fs.promises.stat(f.path).then((st) => st.size);
+  const grown = await grownFrom(f.path, size, deps.client);
+  if (grown !== null) report.grownFrom = { session: grown.session, name: grown.name, bytes: grown.size };
   const anchorMs = await yearAnchorMs(f.path, opts.anchorMs);
   const anchorIso = toIso(Math.round(anchorMs)) ?? importedAtIso;
   const anchorCtx = fileParseContext(anchorMs, opts.tz);
   // An import of this file that was cut short left its entry without a format: continue it.
   let entry: SessionFile | undefined = session.files.find((x) => x.hash === hash);
   if (entry === undefined) {
-    entry = { name, hash, format: '' };
+    entry = { name, hash, format: '', size };
     session.files.push(entry);
   }
   // Encoded rows go straight into a byte buffer (as in the write-ahead log): keeping 10,000 row
@@ -295,7 +352,8 @@ async function importOne(
     ordinal: number;
   }
   const lineTimes = new LineTimes<Held, string>(anchorIso, (h, time) => store(h.rec, h.m, h.ordinal, time));
-  for await (const messages of readCapture(f.path, stats, opts.maxFrameBytes === undefined ? {} : { maxFrameBytes: opts.maxFrameBytes })) {
+  const readOpts = { ...(opts.maxFrameBytes === undefined ? {} : { maxFrameBytes: opts.maxFrameBytes }), ...(grown === null ? {} : { startByte: grown.startByte }) };
+  for await (const messages of readCapture(f.path, stats, readOpts)) {
     // A turn of the event loop per chunk read (about 1 MiB): inside `handlog serve` the listeners
     // keep receiving while an upload is imported.
     await new Promise((r) => setImmediate(r));

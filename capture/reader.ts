@@ -45,6 +45,11 @@ export interface ReadOptions {
   maxFrameBytes?: number;
   /** UDP/TCP ports taken as syslog even when the payload does not start like syslog. */
   ports?: readonly number[];
+  /**
+   * Read a plain (not gzipped) UTF-8 text file from this byte on, at the start of a line: the part a
+   * file gained since it was imported (import.ts). The caller has checked the file is such a file.
+   */
+  startByte?: number;
 }
 
 /** Syslog's registered and customary ports (RFC 5426 514/udp, RFC 6587 601/tcp, RFC 5425 6514 is TLS). */
@@ -65,7 +70,8 @@ export async function* readCapture(path: string, stats: ReadStats, opts: ReadOpt
   const { bytesRead: headLen } = await fd.read(head, 0, 4, 0);
   await fd.close();
   stats.gzip = headLen >= 2 && head[0] === 0x1f && head[1] === 0x8b;
-  const file = fs.createReadStream(path, { highWaterMark: 1024 * 1024 });
+  const startByte = stats.gzip ? 0 : (opts.startByte ?? 0);
+  const file = fs.createReadStream(path, { highWaterMark: 1024 * 1024, start: startByte });
   // Progress counts file bytes: the compressed ones when the file is gzipped (the pipe reads them).
   if (stats.gzip) {
     file.on('data', (c: string | Buffer) => {
@@ -109,7 +115,8 @@ export async function* readCapture(path: string, stats: ReadStats, opts: ReadOpt
       }
     }
   };
-  let firstLine = true;
+  let firstLine = startByte === 0;
+  if (startByte > 0) stats.kind = 'text';
   const textLine = (line: Buffer, truncated: boolean) => {
     let s = line.toString('utf8');
     if (firstLine) {

@@ -13,6 +13,8 @@ export interface SessionFile {
   hash: string;
   /** pcap, pcapng or text, with `+gzip` when it was compressed. */
   format: string;
+  /** Bytes of the file when it was imported (0: imported by a version that did not record it). */
+  size: number;
 }
 
 export interface SessionSummary {
@@ -49,6 +51,7 @@ interface SessionRow {
   files: string[];
   file_hashes: string[];
   formats: string[];
+  file_sizes?: (string | number)[];
   created_at: string;
   updated_at: string;
   from_time: string | null;
@@ -103,7 +106,7 @@ function fromRow(r: SessionRow): SessionSummary {
     id: r.id,
     name: r.name,
     state: (r.deleted ? 'deleted' : r.state) as SessionState,
-    files: r.files.map((name, i) => ({ name, hash: r.file_hashes[i] ?? '', format: r.formats[i] ?? '' })),
+    files: r.files.map((name, i) => ({ name, hash: r.file_hashes[i] ?? '', format: r.formats[i] ?? '', size: Number(r.file_sizes?.[i] ?? 0) })),
     created_at: chToIso(r.created_at) as string,
     updated_at: chToIso(r.updated_at) as string,
     from: chToIso(r.from_time),
@@ -134,6 +137,7 @@ export async function saveSession(client: ClickHouseClient, s: SessionSummary, d
         files: s.files.map((f) => f.name),
         file_hashes: s.files.map((f) => f.hash),
         formats: s.files.map((f) => f.format),
+        file_sizes: s.files.map((f) => f.size),
         created_at: ch(s.created_at),
         updated_at: ch(s.updated_at),
         from_time: ch(s.from),
@@ -176,6 +180,31 @@ export async function findSession(client: ClickHouseClient, idOrName: string): P
 export async function sessionsWithFile(client: ClickHouseClient, hash: string): Promise<SessionSummary[]> {
   // A file counts once its import finished: its format is written only then.
   return select(client, "AND arrayExists((x, f) -> x = {h:String} AND f != '', file_hashes, formats)", { h: hash });
+}
+
+/**
+ * Plain text files imported completely and smaller than `below` bytes, newest sessions first (at
+ * most `limit`): the candidates a grown file may be a later copy of.
+ */
+export async function importedTextFiles(
+  client: ClickHouseClient,
+  below: number,
+  limit = 200,
+): Promise<{ session: string; name: string; hash: string; size: number }[]> {
+  const rs = await client.query({
+    query: `SELECT name AS session_name, f.1 AS file_name, f.2 AS hash, f.4 AS size
+            FROM sessions FINAL ARRAY JOIN arrayZip(files, file_hashes, formats, file_sizes) AS f
+            WHERE deleted = 0 AND f.3 = 'text' AND 0 < f.4 AND f.4 < {below:UInt64}
+            ORDER BY created_at DESC LIMIT {limit:UInt32}`,
+    query_params: { below, limit },
+    format: 'JSONEachRow',
+  });
+  return (await rs.json<{ session_name: string; file_name: string; hash: string; size: string | number }>()).map((r) => ({
+    session: r.session_name,
+    name: r.file_name,
+    hash: r.hash,
+    size: Number(r.size),
+  }));
 }
 
 export async function sessionHandsets(client: ClickHouseClient, name: string): Promise<SessionDetail['handsets']> {

@@ -160,7 +160,8 @@ function summaryText(s: SessionSummary, files: ImportFileReport[] | null, handse
     else {
       const skipped = Object.entries(f.stats.skipped).map(([k, v]) => `${k} ${n(v)}`).join(', ');
       const extra = f.stats.packets > 0 ? `, ${n(f.stats.packets)} packets${f.stats.tcpFlows > 0 ? `, ${f.stats.tcpFlows} TCP streams` : ''}${skipped === '' ? '' : ` (skipped: ${skipped})`}` : '';
-      out.push(`  ${f.name} [${f.format}]: ${n(f.stats.messages)} messages, ${n(f.stored)} stored, ${n(f.unparsed)} unparsed${extra}${f.stats.error === null ? '' : ` — stopped: ${f.stats.error}`}`);
+      const grown = f.grownFrom === undefined ? '' : ` — grown since "${f.grownFrom.name}" was imported (session "${f.grownFrom.session}", ${n(f.grownFrom.bytes)} bytes then): only the new lines`;
+      out.push(`  ${f.name} [${f.format}]: ${n(f.stats.messages)} messages, ${n(f.stored)} stored, ${n(f.unparsed)} unparsed${extra}${grown}${f.stats.error === null ? '' : ` — stopped: ${f.stats.error}`}`);
     }
   }
   out.push(`lines read ${n(s.lines_read)}, stored ${n(s.stored)}, unparsed ${n(s.unparsed)} (stored raw), files skipped as already imported ${n(s.duplicates)}`);

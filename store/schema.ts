@@ -275,6 +275,16 @@ ORDER BY id`);
       return SMALL_BLOCKS;
     },
   },
+  {
+    version: 7,
+    name: 'sessions: sizes of imported files',
+    up: async (ctx) => {
+      // A text file imported again after it grew is recognised by its first `size` bytes
+      // (capture/import.ts): only what it gained is imported.
+      await ctx.exec('ALTER TABLE sessions ADD COLUMN IF NOT EXISTS file_sizes Array(UInt64) AFTER formats');
+      return 'sessions.file_sizes';
+    },
+  },
 ];
 
 const MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS schema_migrations

@@ -493,6 +493,37 @@ describe('log files: order, years, times of their own, frames (import and replay
     }
   }, 60_000);
 
+  it('imports only the new lines of a file that has grown since it was imported (through the service)', async () => {
+    const data = svc.dir;
+    const dir = path.join(work, 'grow');
+    fs.mkdirSync(dir, { recursive: true });
+    const file = path.join(dir, 'syslog.txt');
+    const mac = '00907a11beef';
+    const lines = Array.from({ length: 100 }, (_, i) => internal(DAY + i * 1000, mac, 'SipService', 6, 0, `seq=${i} end`) + '\n');
+    type Out = { session: SessionSummary; files: { name: string; stored: number; duplicateOf: string | null; grownFrom?: { session: string; bytes: number } }[] };
+    const imp = async (session: string) => JSON.parse((await handlog(['import', file, '--data', data, '--session', session, '--json'])).stdout) as Out;
+    // Pulled while the handset was writing: 40 lines and half of the 41st.
+    const first = lines.slice(0, 40).join('') + (lines[40] as string).slice(0, 30);
+    fs.writeFileSync(file, first);
+    expect((await imp('pull 1')).session).toMatchObject({ stored: 41 });
+    // Pulled again later: the same bytes and 60 more lines.
+    fs.writeFileSync(file, lines.join(''));
+    const second = await imp('pull 2');
+    expect(second.files[0]).toMatchObject({ duplicateOf: null, stored: 60, grownFrom: { session: 'pull 1', bytes: Buffer.byteLength(first) } });
+    // Pulled once more, unchanged: nothing new.
+    expect((await imp('pull 3')).files[0]).toMatchObject({ duplicateOf: 'pull 2', stored: 0 });
+    const text = (await handlog(['import', file, '--data', data, '--session', 'pull 4'])).stdout;
+    expect(text).toContain('already imported (session "pull 2"), skipped');
+
+    const rows = [...(await sessionRows('pull 1')), ...(await sessionRows('pull 2'))];
+    const seqs = rows.map((r) => /seq=(\d+)/.exec(r.raw ?? '')?.[1]).map(Number);
+    // Every line once, except line 40: its half from the first pull is kept (raw), and it is read whole again.
+    expect(seqs.filter((n) => n !== 40 && !Number.isNaN(n)).sort((a, b) => a - b)).toEqual([...Array(100).keys()].filter((n) => n !== 40));
+    expect(rows.filter((r) => r.raw === (lines[40] as string).trimEnd())).toHaveLength(1);
+    expect(rows).toHaveLength(101);
+    expect(rows.filter((r) => r.raw === first.slice(first.lastIndexOf('\n') + 1))).toHaveLength(1);
+  }, 120_000);
+
   it('imports year-less times no later than the file was written, and untimed lines at their neighbours’ time', async () => {
     const data = path.join(work, 'data-logfiles');
     const set = JSON.parse((await handlog(['import', ...rotated, '--data', data, '--session', 'rotated', '--json'])).stdout) as {
