@@ -2,6 +2,7 @@
 // The embedded engine allows one process per data directory: when `handlog serve` holds it, the files
 // are uploaded to the running service (POST /api/sessions) instead, found through <data>/handlog.http.
 
+import { orderFiles } from '../capture/file-times.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Readable, Transform } from 'node:stream';
@@ -211,7 +212,10 @@ async function importThroughService(
   let id = '';
   const reports: ImportFileReport[] = [];
   const show = async (): Promise<SessionView> => (await (await call(`${base}/api/sessions/${encodeURIComponent(id)}`)).json()) as SessionView;
-  for (const file of files) {
+  // The service imports each upload on its own: send the handset's rotated set oldest first, as an
+  // import into the data directory orders it.
+  const ordered = (await orderFiles(files.map((p) => ({ path: p })), opts.tz, opts.anchorMs)).map((f) => f.path);
+  for (const file of ordered) {
     const size = fs.statSync(file).size;
     let sent = 0;
     const count = new Transform({

@@ -112,6 +112,11 @@ describe('handset syslog.txt.1..5 straight into a data directory (no service run
     expect(again.files.every((f) => f.duplicateOf === 'handset pull')).toBe(true);
     expect(again.session).toMatchObject({ stored: 1000, duplicates: 5 });
     expect(again.handsets).toEqual([{ mac, count: 1000, errors: 15 }]);
+
+    // Through the running service: uploaded oldest first, whatever the order given.
+    const via = JSON.parse((await handlog(['import', ...files, '--data', svc.dir, '--session', 'handset pull via service', '--json'])).stdout) as typeof out;
+    expect(via.files.map((f) => f.name)).toEqual(['syslog.txt.5', 'syslog.txt.4', 'syslog.txt.3', 'syslog.txt.2', 'syslog.txt.1']);
+    expect(via.session).toMatchObject({ stored: 1000, from: out.session.from, to: out.session.to });
   }, 120_000);
 
   it('prints a readable summary and refuses bad arguments with exit code 2', async () => {
