@@ -1,8 +1,9 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HandlogError } from './errors.js';
+import { makeCerts, type Certs } from '../ingest/listeners/test-helpers.js';
 import { envName, isLoopbackHost, loadServeConfig, parseAddress, parseApiTokens } from './config.js';
 
 function configError(flags: Record<string, string>, env: Record<string, string> = {}): string {
@@ -77,6 +78,14 @@ describe('API tokens and the open-API guard', () => {
   });
 });
 
+let certs: Certs;
+beforeAll(() => {
+  certs = makeCerts();
+});
+afterAll(() => {
+  fs.rmSync(certs.dir, { recursive: true, force: true });
+});
+
 describe('serve configuration', () => {
   it('has the contract defaults', () => {
     const c = loadServeConfig({}, {});
@@ -107,8 +116,40 @@ describe('serve configuration', () => {
     expect(envName('tls-client-auth')).toBe('HANDLOG_TLS_CLIENT_AUTH');
   });
   it('turns TLS on with a certificate and key', () => {
-    const c = loadServeConfig({ 'tls-cert': 'a.crt', 'tls-key': 'a.key' }, {});
+    const c = loadServeConfig({ 'tls-cert': certs.serverCert, 'tls-key': certs.serverKey }, {});
     expect(c.tls).toEqual({ host: '0.0.0.0', port: 6514 });
+    const m = loadServeConfig({ 'tls-cert': certs.serverCert, 'tls-key': certs.serverKey, 'tls-ca': certs.caCert, 'tls-client-auth': 'required' }, {});
+    expect(m.tlsCaFile).toBe(certs.caCert);
+  });
+  it('lists unreadable TLS files with every other problem, each with its flag', () => {
+    const msg = configError({
+      tls: '127.0.0.1:0',
+      'tls-cert': '/nonexist.crt',
+      'tls-key': '/nonexist.key',
+      'tls-ca': '/nonexist-ca.pem',
+      'tls-client-auth': 'required',
+      'retention-days': '0',
+    });
+    expect(msg).toContain('--retention-days: 0 is outside');
+    expect(msg).toContain('--tls-cert: cannot read TLS certificate /nonexist.crt');
+    expect(msg).toContain('--tls-key: cannot read TLS key /nonexist.key');
+    expect(msg).toContain('--tls-ca: cannot read TLS CA bundle /nonexist-ca.pem');
+  });
+  it('finds a key that does not match the certificate, and files that do not parse', () => {
+    expect(configError({ 'tls-cert': certs.serverCert, 'tls-key': certs.server2Key })).toContain(
+      `--tls-key: key ${certs.server2Key} does not match certificate ${certs.serverCert}`,
+    );
+    const junk = path.join(certs.dir, 'junk.pem');
+    fs.writeFileSync(junk, 'not a pem file\n');
+    const msg = configError({ 'tls-cert': junk, 'tls-key': junk, 'tls-ca': junk, 'tls-client-auth': 'optional' });
+    expect(msg).toContain(`--tls-cert: invalid TLS certificate ${junk}`);
+    expect(msg).toContain(`--tls-key: invalid TLS key ${junk}`);
+    expect(msg).toContain(`--tls-ca: invalid TLS CA bundle ${junk}`);
+    expect(msg).not.toContain('does not match');
+    // A key where the CA bundle belongs is no CA.
+    expect(configError({ 'tls-cert': certs.serverCert, 'tls-key': certs.serverKey, 'tls-ca': certs.serverKey })).toContain('--tls-ca: invalid TLS CA bundle');
+    // --tls off: the files are not used, so not checked.
+    expect(loadServeConfig({ tls: 'off', 'tls-cert': '/nonexist.crt', 'tls-key': '/nonexist.key' }, {}).tls).toBeNull();
   });
   it('lists every problem at once', () => {
     let err: unknown;

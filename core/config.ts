@@ -1,8 +1,10 @@
 // `handlog serve` configuration: read once from flags and their HANDLOG_* environment twins,
 // validated with every problem listed, then frozen. Units are in the names.
 
+import { X509Certificate } from 'node:crypto';
 import fs from 'node:fs';
 import { isIPv4 } from 'node:net';
+import tls from 'node:tls';
 import { HandlogError } from './errors.js';
 
 export interface ListenAddress {
@@ -195,6 +197,58 @@ export function formatAddress(a: ListenAddress): string {
   return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
 }
 
+/**
+ * Problems with the TLS certificate, key and CA files, each naming its flag: unreadable, not parsing,
+ * or a key that does not belong to the certificate. Files not given are not checked.
+ */
+export function tlsFileProblems(cfg: Pick<ServeConfig, 'tlsCertFile' | 'tlsKeyFile' | 'tlsCaFile'>): string[] {
+  const problems: string[] = [];
+  const read = (flag: string, file: string | null, what: string): Buffer | null => {
+    if (file === null || file.trim() === '') return null;
+    try {
+      return fs.readFileSync(file);
+    } catch (e: unknown) {
+      problems.push(`--${flag}: cannot read TLS ${what} ${file}: ${e instanceof Error ? e.message : String(e)}`);
+      return null;
+    }
+  };
+  const parses = (flag: string, file: string, what: string, options: tls.SecureContextOptions): boolean => {
+    try {
+      tls.createSecureContext(options);
+      return true;
+    } catch (e: unknown) {
+      problems.push(`--${flag}: invalid TLS ${what} ${file}: ${e instanceof Error ? e.message : String(e)}`);
+      return false;
+    }
+  };
+  const cert = read('tls-cert', cfg.tlsCertFile, 'certificate');
+  const key = read('tls-key', cfg.tlsKeyFile, 'key');
+  const ca = read('tls-ca', cfg.tlsCaFile, 'CA bundle');
+  const certOk = cert !== null && parses('tls-cert', cfg.tlsCertFile ?? '', 'certificate', { cert });
+  const keyOk = key !== null && parses('tls-key', cfg.tlsKeyFile ?? '', 'key', { key });
+  if (certOk && keyOk) {
+    try {
+      tls.createSecureContext({ cert, key });
+    } catch (e: unknown) {
+      problems.push(
+        `--tls-key: key ${cfg.tlsKeyFile ?? ''} does not match certificate ${cfg.tlsCertFile ?? ''} (--tls-cert): ${e instanceof Error ? e.message : String(e)}`,
+      );
+    }
+  }
+  if (ca !== null) {
+    // createSecureContext skips what is not a certificate in a CA bundle: parse the first one.
+    let caOk = true;
+    try {
+      new X509Certificate(ca);
+    } catch (e: unknown) {
+      caOk = false;
+      problems.push(`--tls-ca: invalid TLS CA bundle ${cfg.tlsCaFile ?? ''}: no PEM certificate (${e instanceof Error ? e.message : String(e)})`);
+    }
+    if (caOk) parses('tls-ca', cfg.tlsCaFile ?? '', 'CA bundle', { ca });
+  }
+  return problems;
+}
+
 function isValidZone(tz: string): boolean {
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: tz });
@@ -272,6 +326,8 @@ export function loadServeConfig(
   if (!isValidZone(cfg.tz)) problems.push(`--tz: "${cfg.tz}" is not a known IANA time zone`);
   const hasCert = cfg.tlsCertFile !== null;
   const hasKey = cfg.tlsKeyFile !== null;
+  // Before anything is opened or bound: the TLS files must be readable and parse (unless --tls off).
+  if (cfg.tls !== null) problems.push(...tlsFileProblems(cfg));
   if (hasCert !== hasKey) problems.push('--tls-cert and --tls-key must be given together');
   if (!hasCert || !hasKey) {
     if (given.has('tls') && cfg.tls !== null) problems.push('--tls needs --tls-cert and --tls-key');
