@@ -311,10 +311,18 @@ export class AlertService {
   readonly channels: Collection<ChannelView> = this.collection('channels', 'alert channel', {
     validate: validateChannel,
     view: (c) => ({ ...maskChannel(c), status: this.dispatcher.status(c.id) }),
-    // Rules that named the channel no longer do.
+    // A channel some rule names cannot be deleted: dropping it from the rule's list would turn a
+    // rule that sent only there into one that sends to every channel (an empty list = all).
     removed: (id, cfg) => {
+      const users = cfg.rules.filter((r) => r.channels.includes(id));
+      if (users.length > 0) {
+        throw new HandlogError(
+          'CONFLICT',
+          `alert channel ${id} is used by ${users.length === 1 ? 'rule' : 'rules'} ${users.map((r) => `${r.id} (${JSON.stringify(r.name)})`).join(', ')}; remove it from their channels first`,
+        );
+      }
       this.dispatcher.forget(id);
-      return { ...cfg, rules: cfg.rules.map((r) => (r.channels.includes(id) ? { ...r, channels: r.channels.filter((x) => x !== id) } : r)) };
+      return cfg;
     },
   });
 

@@ -100,6 +100,12 @@ function alertWriteOps(): Record<string, Record<string, Schema>> {
       delete: op(`alerts_${name}_delete`, 'Delete', '{ deleted }', true),
     };
   }
+  // A channel a rule names is not deleted (409 naming the rules).
+  const chDelete = ops['/api/alerts/channels/{id}']?.['delete'];
+  if (chDelete !== undefined) {
+    chDelete['summary'] = 'Delete (409 naming the rules while a rule still names the channel)';
+    chDelete['responses'] = { ...(chDelete['responses'] as Schema), '409': ERROR };
+  }
   ops['/api/alerts/rules/test'] = { post: op('alerts_rules_test', 'What the rule in the body would have fired over the last 24 h', '{ filter_count, matched, notifications, samples, … }') };
   ops['/api/alerts/channels/{id}/test'] = { post: op('alerts_channels_test', 'Send a test notification', '{ ok, error, attempts, ms }', true) };
   ops['/api/alerts/events/{id}/ack'] = { post: op('alerts_events_ack', "Acknowledge the event's incident", '{ id, incident_id, acknowledged }', true) };

@@ -343,6 +343,26 @@ describe('alerts', () => {
     }
   });
 
+  it('refuses to delete a channel a rule sends to (409 naming the rule); unused, it is deleted', async () => {
+    const ch = await post<{ id: string }>('/api/alerts/channels', { name: 'only-here', type: 'syslog', enabled: false, config: { host: '127.0.0.1', port: 9 } });
+    expect(ch.status).toBe(201);
+    const rule = await post<{ id: string; channels: string[] }>('/api/alerts/rules', { name: 'to one channel', enabled: false, filter: { tag: 'OneChannelTag' }, channels: [ch.body.id] });
+    expect(rule.status).toBe(201);
+    const del = await fetch(`${svc.http}/api/alerts/channels/${ch.body.id}`, { method: 'DELETE' });
+    expect(del.status).toBe(409);
+    const err = (await del.json()) as { error: { code: string; message: string } };
+    expect(err.error.code).toBe('CONFLICT');
+    expect(err.error.message).toContain(rule.body.id);
+    expect(err.error.message).toContain('to one channel');
+    // Nothing changed: the rule still sends only there, the channel is still listed.
+    expect((await api<{ channels: string[] }>(svc.http, `/api/alerts/rules/${rule.body.id}`)).body.channels).toEqual([ch.body.id]);
+    expect((await api<{ id: string }>(svc.http, `/api/alerts/channels/${ch.body.id}`)).status).toBe(200);
+    // Once no rule names it, it goes.
+    expect((await fetch(`${svc.http}/api/alerts/rules/${rule.body.id}`, { method: 'DELETE' })).status).toBe(200);
+    expect((await fetch(`${svc.http}/api/alerts/channels/${ch.body.id}`, { method: 'DELETE' })).status).toBe(200);
+    expect((await api<{ id: string }>(svc.http, `/api/alerts/channels/${ch.body.id}`)).status).toBe(404);
+  });
+
   it('rules, channels and silences survive a restart; the default rule can be disabled', async () => {
     const off = await post<{ enabled: boolean }>('/api/alerts/rules/default', { enabled: false }, 'PUT');
     expect(off.body.enabled).toBe(false);
