@@ -147,4 +147,20 @@ describe('secrets in API answers', () => {
     expect(validateChannel({ config: hookShown.config }, now, hook).config).toEqual(hook.config);
     expect(validateChannel({ config: { url: 'http://10.0.0.6/new', headers: {} } }, now, hook).config).toEqual({ url: 'http://10.0.0.6/new', headers: {} });
   });
+  it('refuses webhook header values (and names) that HTTP cannot carry, naming config.headers.<name>', () => {
+    const now = new Date().toISOString();
+    const cases: [Record<string, unknown>, RegExp][] = [
+      [{ 'X-Token': 'abc\r\nX-Injected: 1' }, /^config\.headers\.X-Token: /],
+      [{ Authorization: 'Bearer x\ny' }, /^config\.headers\.Authorization: /],
+      [{ 'X-Nul': 'a\u0000b' }, /^config\.headers\.X-Nul: /],
+      [{ 'X-Del': 'a\u007fb' }, /^config\.headers\.X-Del: /],
+    ];
+    for (const [headers, re] of cases) {
+      expect(() => validateChannel({ name: 'w', type: 'webhook', config: { url: 'http://10.0.0.5/a', headers } }, now), JSON.stringify(headers)).toThrow(re);
+    }
+    const ok = validateChannel({ name: 'w', type: 'webhook', config: { url: 'http://10.0.0.5/a', headers: { 'X-Token': 'abc def\tghi' } } }, now);
+    expect(ok.config).toMatchObject({ headers: { 'X-Token': 'abc def\tghi' } });
+    // An update is checked the same way.
+    expect(() => validateChannel({ config: { url: 'http://10.0.0.5/a', headers: { 'X-Token': 'x\r\n' } } }, now, ok)).toThrow(/^config\.headers\.X-Token: /);
+  });
 });

@@ -1,6 +1,7 @@
 // Notification channels: stored configuration, validation of API bodies, and the sender contract.
 
 import { randomUUID } from 'node:crypto';
+import { validateHeaderName, validateHeaderValue } from 'node:http';
 import { bad } from '../../query-api/params.js';
 import type { AlertEvent } from '../event.js';
 import { bool, httpUrl, int, list, object, oneOf, onlyKeys, str, type Json } from '../validate.js';
@@ -79,7 +80,19 @@ function validateConfig(type: ChannelType, v: unknown, prev: Channel | undefined
         if (!/^[A-Za-z0-9-]{1,100}$/.test(k)) throw bad(`config.headers.${k}`, 'is not a header name');
         const prevHeaders = prevConfig?.['headers'] as Record<string, unknown> | undefined;
         const prevValue = prevHeaders?.[k];
-        headers[k] = val === MASK && typeof prevValue === 'string' ? prevValue : str(val, `config.headers.${k}`, { max: 4000 });
+        const value = val === MASK && typeof prevValue === 'string' ? prevValue : str(val, `config.headers.${k}`, { max: 4000 });
+        // What node's http client would refuse (CR/LF, other control characters) could never be sent.
+        try {
+          validateHeaderName(k);
+        } catch {
+          throw bad(`config.headers.${k}`, 'is not a valid HTTP header name');
+        }
+        try {
+          validateHeaderValue(k, value);
+        } catch {
+          throw bad(`config.headers.${k}`, 'is not a valid HTTP header value (no CR, LF or other control characters)');
+        }
+        headers[k] = value;
       }
       return { type, config: { url: urlOrKept(o['url'], 'config.url', prevConfig?.['url']), headers } };
     }

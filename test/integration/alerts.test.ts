@@ -363,6 +363,18 @@ describe('alerts', () => {
     expect((await api<{ id: string }>(svc.http, `/api/alerts/channels/${ch.body.id}`)).status).toBe(404);
   });
 
+  it('refuses a webhook header value with CR/LF at create and update (400 naming config.headers.<name>)', async () => {
+    const bad = await post<{ error: { code: string; message: string } }>('/api/alerts/channels', { name: 'crlf', type: 'webhook', enabled: false, config: { url: hook.url, headers: { 'X-Token': 'a\r\nX-Evil: 1' } } });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.message).toMatch(/^config\.headers\.X-Token: /);
+    const ok = await post<{ id: string }>('/api/alerts/channels', { name: 'crlf', type: 'webhook', enabled: false, config: { url: hook.url, headers: { 'X-Token': 'a' } } });
+    expect(ok.status).toBe(201);
+    const upd = await post<{ error: { code: string; message: string } }>(`/api/alerts/channels/${ok.body.id}`, { config: { url: hook.url, headers: { 'X-Token': 'b\n' } } }, 'PUT');
+    expect(upd.status).toBe(400);
+    expect(upd.body.error.message).toMatch(/^config\.headers\.X-Token: /);
+    expect((await fetch(`${svc.http}/api/alerts/channels/${ok.body.id}`, { method: 'DELETE' })).status).toBe(200);
+  });
+
   it('rules, channels and silences survive a restart; the default rule can be disabled', async () => {
     const off = await post<{ enabled: boolean }>('/api/alerts/rules/default', { enabled: false }, 'PUT');
     expect(off.body.enabled).toBe(false);
