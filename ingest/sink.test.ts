@@ -135,8 +135,9 @@ async function setup(
   store: LogInserter,
   cfg: Partial<SinkConfig> = {},
   metrics = new Registry(),
+  walMaxRows = 10,
 ): Promise<{ wal: Wal; sink: Sink; metrics: Registry }> {
-  const wal = createWal({ dir, maxRows: 10, maxAgeMs: 60_000 }, { metrics, logger: silentLogger });
+  const wal = createWal({ dir, maxRows: walMaxRows, maxAgeMs: 60_000 }, { metrics, logger: silentLogger });
   await wal.open();
   const sink = createSink({ retryBaseMs: 2, retryMaxMs: 20, ...cfg }, { wal, store, metrics, logger: silentLogger });
   cleanups.push(() => wal.close());
@@ -236,11 +237,11 @@ describe('sink', () => {
     expect(walFiles()).toEqual([]);
   });
 
-  it('halves a refused batch so good rows land and only the bad quarter is dead-lettered', async () => {
+  it('halves a refused batch so good rows land and only the bad quarter is dead-lettered (maxSplitDepth 2)', async () => {
     const store = new RecordingInserter((rows) => {
       if (rows.some((r) => r.message.includes('\u0000'))) throw new HandlogError('STORE_REJECTED', 'bad row');
     });
-    const { wal, sink, metrics } = await setup(store);
+    const { wal, sink, metrics } = await setup(store, { maxSplitDepth: 2 });
     for (let i = 0; i < 8; i++) wal.append(row(i, i === 5 ? 'nul \u0000 byte' : undefined));
     wal.seal();
     sink.start();
@@ -259,6 +260,72 @@ describe('sink', () => {
     expect(reason).toMatchObject({ segment: base, code: 'STORE_REJECTED', rows: 2, message: 'bad row' });
     expect(metrics.render()).toContain('handlog_dropped_total{reason="dead_letter"} 2');
     expect(walFiles()).toEqual([]);
+  });
+
+  it('bisects a refused batch down to the single bad row by default', async () => {
+    const store = new RecordingInserter((rows) => {
+      if (rows.some((r) => r.message.includes('\u0000'))) throw new HandlogError('STORE_REJECTED', 'bad row');
+    });
+    const { wal, sink, metrics } = await setup(store);
+    for (let i = 0; i < 8; i++) wal.append(row(i, i === 5 ? 'nul \u0000 byte' : undefined));
+    wal.seal();
+    sink.start();
+    expect(await sink.flush(5000)).toBe(true);
+    expect(store.stored).toEqual([...ids(0, 5), ...ids(6, 8)]);
+    const base = store.calls[0]!.token;
+    expect(store.calls.map((c) => c.token)).toEqual([
+      base, `${base}/0`, `${base}/1`, `${base}/1/0`, `${base}/1/0/0`, `${base}/1/0/1`, `${base}/1/1`,
+    ]);
+    const deadLines = fs.readFileSync(path.join(root, 'dead-letter', base + '.wal'), 'utf8').trim().split('\n');
+    expect(deadLines).toEqual([row(5, 'nul \u0000 byte')]);
+    const reason = JSON.parse(fs.readFileSync(path.join(root, 'dead-letter', base + '.reason'), 'utf8')) as Record<string, unknown>;
+    expect(reason).toMatchObject({ segment: base, code: 'STORE_REJECTED', rows: 1, message: 'bad row' });
+    expect(metrics.render()).toContain('handlog_dropped_total{reason="dead_letter"} 1');
+    expect(walFiles()).toEqual([]);
+  });
+
+  it('isolates the bad rows of a 10,000-row batch within a few times log2(rows) attempts per bad row', async () => {
+    const bad = new Set([17, 4_242, 9_999]);
+    const store = new RecordingInserter((rows) => {
+      if (rows.some((r) => r.message.includes('\u0000'))) throw new HandlogError('STORE_REJECTED', 'bad row');
+    });
+    const N = 10_000;
+    const { wal, sink, metrics } = await setup(store, {}, new Registry(), N);
+    for (let i = 0; i < N; i++) wal.append(row(i, bad.has(i) ? `nul \u0000 byte ${i}` : undefined));
+    wal.seal();
+    sink.start();
+    expect(await sink.flush(20_000)).toBe(true);
+    expect(store.stored).toHaveLength(N - bad.size);
+    expect(new Set(store.stored)).toEqual(new Set(ids(0, N).filter((_, i) => !bad.has(i))));
+    const base = store.calls[0]!.token;
+    const deadLines = fs.readFileSync(path.join(root, 'dead-letter', base + '.wal'), 'utf8').trim().split('\n');
+    expect(deadLines.map((l) => parseRow(l).id)).toEqual([...bad].map(idOf));
+    // About 2 x log2(10,000) ≈ 28 per bad row; the budget is 4 x 14 per bad row.
+    expect(store.calls.length).toBeLessThanOrEqual(1 + bad.size * 2 * 14);
+    expect(metrics.render()).toContain('handlog_dropped_total{reason="dead_letter"} 3');
+    expect(walFiles()).toEqual([]);
+  });
+
+  it('dead-letters the parts left whole when the split attempt budget runs out', async () => {
+    // Every row refused: isolating each one would take ~2 attempts per row; the budget bounds it.
+    const store = new RecordingInserter(() => {
+      throw new HandlogError('STORE_REJECTED', 'schema mismatch');
+    });
+    const N = 64;
+    const { wal, sink, metrics } = await setup(store, { splitAttemptsPerBadRow: 1, maxSplitDepth: 3 }, new Registry(), N);
+    for (let i = 0; i < N; i++) wal.append(row(i));
+    wal.seal();
+    sink.start();
+    expect(await sink.flush(5000)).toBe(true);
+    expect(store.stored).toEqual([]);
+    // Depth 3 stops at parts of 8 rows (never a single bad row, so no budget is added): 1 x log2(64) = 6 split inserts.
+    expect(store.calls.length).toBe(1 + 6);
+    const base = store.calls[0]!.token;
+    const deadLines = fs.readFileSync(path.join(root, 'dead-letter', base + '.wal'), 'utf8').trim().split('\n');
+    expect(deadLines).toHaveLength(N);
+    const reason = JSON.parse(fs.readFileSync(path.join(root, 'dead-letter', base + '.reason'), 'utf8')) as Record<string, unknown>;
+    expect(reason).toMatchObject({ code: 'STORE_REJECTED', rows: N, message: 'schema mismatch' });
+    expect(metrics.render()).toContain(`handlog_dropped_total{reason="dead_letter"} ${N}`);
   });
 
   it('retries a split part the store cannot reach with the same token instead of dead-lettering it', async () => {

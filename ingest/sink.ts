@@ -2,8 +2,10 @@
 // segment only after the insert resolved. Retry rules follow vector's ClickHouse sink: an
 // unavailable store (network, 5xx, anything unexpected) is retried with capped exponential
 // backoff and jitter, never dropping the segment; data the store refuses is not retried forever:
-// the batch is split in halves (up to maxSplitDepth times) so good rows still land, and the rows
-// still refused go to the dead-letter directory.
+// the batch is bisected down to single rows so good rows still land, and the rows still refused
+// go to the dead-letter directory. The split inserts are bounded: splitAttemptsPerBadRow x
+// ceil(log2(rows)) attempts for the first bad row and as many more for every bad row isolated;
+// parts left when that runs out are dead-lettered whole.
 // The dedup token is the segment's file name (plus a split path), so a segment inserted again
 // after a crash between insert and delete is deduplicated by ClickHouse.
 
@@ -42,8 +44,16 @@ export interface SinkConfig {
   retryBaseMs?: number;
   /** Retry delay cap. Default 30 s. */
   retryMaxMs?: number;
-  /** How many times a rejected batch is halved to isolate bad rows before dead-lettering. Default 2. */
+  /**
+   * How many times a rejected batch may be halved to isolate bad rows before dead-lettering.
+   * Default unlimited: bisect down to single rows (within the attempt budget below). 0: no split.
+   */
   maxSplitDepth?: number;
+  /**
+   * Insert attempts a refused segment's split may use, per bad row, in units of ceil(log2(rows)):
+   * isolating one bad row by bisection takes about 2 x log2(rows). Default 4.
+   */
+  splitAttemptsPerBadRow?: number;
   /** Segments inserted at once. Default 1. */
   concurrency?: number;
 }
@@ -93,7 +103,8 @@ const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10
 export function createSink(config: SinkConfig, deps: SinkDeps): Sink {
   const retryBaseMs = config.retryBaseMs ?? 100;
   const retryMaxMs = config.retryMaxMs ?? 30_000;
-  const maxSplitDepth = config.maxSplitDepth ?? 2;
+  const maxSplitDepth = config.maxSplitDepth ?? Number.POSITIVE_INFINITY;
+  const splitAttemptsPerBadRow = Math.max(1, config.splitAttemptsPerBadRow ?? 4);
   const concurrency = Math.max(1, config.concurrency ?? 1);
   const random = deps.random ?? Math.random;
   const { wal, store } = deps;
@@ -174,26 +185,44 @@ export function createSink(config: SinkConfig, deps: SinkDeps): Sink {
     }
   }
 
-  /** Insert rows, halving refused batches to isolate bad rows; refused rows are collected in `refused`. */
-  async function insertPart(
-    rows: string[],
-    token: string,
-    depth: number,
-    refused: { rows: string[]; errors: HandlogError[] },
-    format: RowFormat,
-  ): Promise<void> {
+  /** What one refused segment's split collects, and the insert attempts it has left. */
+  interface Split {
+    rows: string[];
+    errors: HandlogError[];
+    /** Insert attempts left; grows by `perBadRow` with every bad row isolated. */
+    budget: number;
+    perBadRow: number;
+  }
+
+  function newSplit(rowCount: number): Split {
+    const perBadRow = splitAttemptsPerBadRow * Math.max(1, Math.ceil(Math.log2(Math.max(2, rowCount))));
+    return { rows: [], errors: [], budget: perBadRow, perBadRow };
+  }
+
+  /**
+   * Insert rows, bisecting refused batches to isolate bad rows; refused rows are collected in
+   * `split`. `cause` is the refusal that led here, reported when the budget is spent before trying.
+   */
+  async function insertPart(rows: string[], token: string, depth: number, split: Split, format: RowFormat, cause: HandlogError): Promise<void> {
+    if (split.budget <= 0) {
+      for (const row of rows) split.rows.push(row);
+      if (!split.errors.includes(cause)) split.errors.push(cause);
+      return;
+    }
+    split.budget--;
     const r = await insertWithRetry(() => store.insertLines(rows, token, format), rows.length);
     if (r.ok) return;
     if (depth < maxSplitDepth && rows.length > 1) {
       const mid = Math.ceil(rows.length / 2);
       // Deterministic split and token: a re-run after a crash produces the same parts, so parts
       // that landed before the crash are deduplicated.
-      await insertPart(rows.slice(0, mid), `${token}/0`, depth + 1, refused, format);
-      await insertPart(rows.slice(mid), `${token}/1`, depth + 1, refused, format);
+      await insertPart(rows.slice(0, mid), `${token}/0`, depth + 1, split, format, r.error);
+      await insertPart(rows.slice(mid), `${token}/1`, depth + 1, split, format, r.error);
       return;
     }
-    for (const row of rows) refused.rows.push(row);
-    refused.errors.push(r.error);
+    if (rows.length === 1) split.budget += split.perBadRow; // one bad row isolated: room for the next
+    for (const row of rows) split.rows.push(row);
+    split.errors.push(r.error);
   }
 
   /** Retry a WAL file operation (read, delete, move) until it works or the sink closes. */
@@ -238,18 +267,18 @@ export function createSink(config: SinkConfig, deps: SinkDeps): Sink {
       }
       content = await walIo('read', seg, () => wal.read(seg));
     }
-    const refused = { rows: [] as string[], errors: [] as HandlogError[] };
+    const refused = newSplit(content.rows.length);
     if (content.rows.length > 0) {
       if (content.badLines.length > 0) {
         // The file may have been refused for its corrupt lines alone: try the rows without them.
-        await insertPart(content.rows, `${seg.name}/rows`, 0, refused, format);
+        await insertPart(content.rows, `${seg.name}/rows`, 0, refused, format, whole.error);
       } else if (content.rows.length === 1 || maxSplitDepth === 0) {
         refused.rows.push(...content.rows);
         refused.errors.push(whole.error);
       } else {
         const mid = Math.ceil(content.rows.length / 2);
-        await insertPart(content.rows.slice(0, mid), `${seg.name}/0`, 1, refused, format);
-        await insertPart(content.rows.slice(mid), `${seg.name}/1`, 1, refused, format);
+        await insertPart(content.rows.slice(0, mid), `${seg.name}/0`, 1, refused, format, whole.error);
+        await insertPart(content.rows.slice(mid), `${seg.name}/1`, 1, refused, format, whole.error);
       }
     } else refused.errors.push(whole.error);
     if (refused.rows.length === 0 && content.badLines.length === 0) {
@@ -261,7 +290,7 @@ export function createSink(config: SinkConfig, deps: SinkDeps): Sink {
     const reason = {
       code: first ? first.code : 'WAL_IO',
       message: first
-        ? refused.errors.map((e) => e.message).join('\n')
+        ? distinctMessages(refused.errors)
         : `${content.badLines.length} unparseable line(s) in WAL segment`,
       rows: refused.rows.length + content.badLines.length,
     };
@@ -336,6 +365,14 @@ export function createSink(config: SinkConfig, deps: SinkDeps): Sink {
       clearTimeout(timer);
     },
   };
+}
+
+/** The refusals' messages, each once, at most 20 (a split can isolate thousands of bad rows). */
+function distinctMessages(errors: readonly HandlogError[]): string {
+  const distinct = [...new Set(errors.map((e) => e.message))];
+  const shown = distinct.slice(0, 20);
+  if (distinct.length > shown.length) shown.push(`(${distinct.length - shown.length} more distinct messages)`);
+  return shown.join('\n');
 }
 
 function isErrno(e: unknown, code: string): boolean {
