@@ -26,6 +26,7 @@ import { DEFAULT_RULE_ID, validateRule, type AlertRule } from './rules.js';
 import { findSilence, isActive, validateSilence, type Silence } from './silences.js';
 import { testRule, type RuleTestResult } from './rule-test.js';
 import { isObject } from './validate.js';
+import { bad } from '../query-api/params.js';
 
 export interface AlertServiceConfig {
   dataDir: string;
@@ -329,6 +330,10 @@ export class AlertService {
   readonly silences: Collection<SilenceView> = this.collection('silences', 'silence', {
     validate: validateSilence,
     view: (s) => ({ ...s, active: isActive(s, this.now()) }),
+    // A silence for a rule that does not exist would silence nothing (a typo, a deleted rule).
+    check: (s) => {
+      if (s.rule_id !== null && !this.cfg.rules.some((r) => r.id === s.rule_id)) throw bad('rule_id', `no alert rule ${s.rule_id}`);
+    },
     // Silences that ended over a week ago are dropped as new ones come in: the list stays short.
     prune: (list) => list.filter((x) => Date.parse(x.ends_at) > this.now() - 7 * 86_400_000),
   });

@@ -375,6 +375,20 @@ describe('alerts', () => {
     expect((await fetch(`${svc.http}/api/alerts/channels/${ok.body.id}`, { method: 'DELETE' })).status).toBe(200);
   });
 
+  it('refuses a silence for a rule that does not exist (400 naming rule_id)', async () => {
+    const ends = new Date(Date.now() + 3_600_000).toISOString();
+    const r = await post<{ error: { code: string; message: string } }>('/api/alerts/silences', { rule_id: 'no-such-rule', ends_at: ends });
+    expect(r.status).toBe(400);
+    expect(r.body.error.code).toBe('BAD_REQUEST');
+    expect(r.body.error.message).toMatch(/^rule_id: .*no-such-rule/);
+    const ok = await post<{ id: string }>('/api/alerts/silences', { rule_id: 'default', ends_at: ends });
+    expect(ok.status).toBe(201);
+    const upd = await post<{ error: { code: string; message: string } }>(`/api/alerts/silences/${ok.body.id}`, { rule_id: 'no-such-rule' }, 'PUT');
+    expect(upd.status).toBe(400);
+    expect(upd.body.error.message).toMatch(/^rule_id: /);
+    expect((await fetch(`${svc.http}/api/alerts/silences/${ok.body.id}`, { method: 'DELETE' })).status).toBe(200);
+  });
+
   it('rules, channels and silences survive a restart; the default rule can be disabled', async () => {
     const off = await post<{ enabled: boolean }>('/api/alerts/rules/default', { enabled: false }, 'PUT');
     expect(off.body.enabled).toBe(false);
