@@ -101,6 +101,30 @@ describe('grouping, cooldown and resolve (fake clock)', () => {
     expect(out[0]?.log_ids).toHaveLength(3);
   });
 
+  it('a threshold notice spans the matches it counts: first_ms is the first match in the window, not the last', () => {
+    const { ev, out } = setup([rule({ group_wait_ms: 500, cooldown_s: 60, resolve_after_s: 120, condition: { type: 'threshold', count: 3, window_s: 60, per: 'handset' } })]);
+    ev.process(row(), T0); // falls out of the window before the threshold is crossed
+    ev.process(row(), T0 + 70_000);
+    ev.process(row(), T0 + 80_000);
+    ev.process(row(), T0 + 90_000);
+    ev.tick(T0 + 90_500);
+    expect(out.map((n) => [n.kind, n.count, n.first_ms - T0, n.last_ms - T0])).toEqual([['fired', 3, 70_000, 90_000]]);
+    // Later matches are reported from their own time; the resolved notice spans the whole episode.
+    ev.process(row(), T0 + 100_000);
+    ev.tick(T0 + 151_000);
+    expect(out.slice(1).map((n) => [n.kind, n.count, n.first_ms - T0, n.last_ms - T0])).toEqual([['update', 1, 100_000, 100_000]]);
+    ev.tick(T0 + 221_000);
+    expect(out.slice(2).map((n) => [n.kind, n.count, n.first_ms - T0, n.last_ms - T0])).toEqual([['resolved', 4, 70_000, 100_000]]);
+  });
+
+  it('an overall threshold notice starts at the first counted match of any handset', () => {
+    const { ev, out } = setup([rule({ group_wait_ms: 0, condition: { type: 'threshold', count: 3, window_s: 60, per: 'overall' } })]);
+    ev.process(row({ mac: 'aaaaaaaaaaaa' }), T0 + 1000);
+    ev.process(row({ mac: 'bbbbbbbbbbbb' }), T0 + 2000);
+    ev.process(row({ mac: 'cccccccccccc' }), T0 + 3000);
+    expect(out.map((n) => [n.kind, n.count, n.first_ms - T0, n.last_ms - T0])).toEqual([['fired', 3, 1000, 3000]]);
+  });
+
   it('a threshold window reports the ids of the matches it counts, in order, any id form', () => {
     // count 20 makes the window grow past its first ring size; ids mix UUIDs and other strings.
     const { ev, out } = setup([rule({ group_wait_ms: 0, cooldown_s: 0, condition: { type: 'threshold', count: 20, window_s: 60, per: 'handset' } })]);

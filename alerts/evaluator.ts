@@ -138,6 +138,12 @@ class Window {
     return this.pushed - Math.max(this.pushed - this.len, this.reported);
   }
 
+  /** Time of the oldest match `unreported` counts (call before `report`; 0 when none). */
+  firstUnreportedMs(): number {
+    const n = this.unreported();
+    return n === 0 ? 0 : (this.times[(this.start + this.len - n) % this.cap] as number);
+  }
+
   report(into: IdList | null): void {
     const n = this.unreported();
     this.reported = this.pushed;
@@ -416,15 +422,18 @@ export class Evaluator {
       // Crossing the threshold reports the whole window; while it stays crossed, each match adds one.
       const n = w.unreported();
       if (n === 0) continue;
-      const g = this.group(st, wmac, '', row, nowMs);
+      // The notice spans the matches it counts: from the first of them in the window, not the one
+      // that crossed the threshold.
+      const firstMs = w.firstUnreportedMs();
+      const g = this.group(st, wmac, '', row, nowMs, firstMs);
       w.report(g === null ? null : g.pendingIds);
       if (g === null) this.skipped += n;
-      else this.count(st, g, n, row, nowMs);
+      else this.count(st, g, n, row, nowMs, firstMs);
     }
   }
 
   /** The open group of (rule, mac, tag), its overflow group, or a new one; null when MAX_GROUPS is reached. */
-  private group(st: RuleState, mac: string, tag: string, row: StoredRecord, nowMs: number): Group | null {
+  private group(st: RuleState, mac: string, tag: string, row: StoredRecord, nowMs: number, firstMs = nowMs): Group | null {
     let byTag = st.groups.get(mac);
     let g = byTag?.get(tag);
     if (g !== undefined) return g;
@@ -443,11 +452,11 @@ export class Evaluator {
       incidentId: randomUUID(),
       fired: false,
       dueMs: nowMs + st.rule.group_wait_ms,
-      firstMs: nowMs,
+      firstMs,
       lastMs: nowMs,
       pending: 0,
       pendingIds: new IdList(),
-      pendingFirstMs: nowMs,
+      pendingFirstMs: firstMs,
       total: 0,
       message: row.message,
       severity: row.severity,
@@ -458,17 +467,18 @@ export class Evaluator {
     return g;
   }
 
-  /** Folds `n` events, the newest `row` (their ids already added), into the group. */
-  private count(st: RuleState, g: Group, n: number, row: StoredRecord, nowMs: number): void {
+  /** Folds `n` events, the newest `row` (their ids already added; the oldest at `firstMs`), into the group. */
+  private count(st: RuleState, g: Group, n: number, row: StoredRecord, nowMs: number, firstMs = nowMs): void {
     if (g.pending === 0) {
       // The notice's sample is the first event it reports.
-      g.pendingFirstMs = nowMs;
+      g.pendingFirstMs = firstMs;
       g.message = row.message;
       g.severity = row.severity;
     }
     g.pending += n;
     g.total += n;
     g.lastMs = Math.max(g.lastMs, nowMs);
+    if (firstMs < g.firstMs) g.firstMs = firstMs;
     if (!g.fired && st.rule.group_wait_ms === 0) this.tickGroup(st, g, nowMs);
   }
 
