@@ -125,6 +125,21 @@ describe('grouping, cooldown and resolve (fake clock)', () => {
     expect(out.map((n) => [n.kind, n.count, n.first_ms - T0, n.last_ms - T0])).toEqual([['fired', 3, 1000, 3000]]);
   });
 
+  it('fireWaiting (shutdown) fires the groups still in their group_wait, once, and leaves fired groups alone', () => {
+    const { ev, out } = setup([rule({ group_wait_ms: 500, cooldown_s: 60 })]);
+    ev.process(row({ mac: 'aaaaaaaaaaaa' }), T0);
+    ev.tick(T0 + 500);
+    expect(out.map((n) => [n.kind, n.mac])).toEqual([['fired', 'aaaaaaaaaaaa']]);
+    ev.process(row({ mac: 'aaaaaaaaaaaa' }), T0 + 600); // folded into the cooldown
+    ev.process(row({ mac: 'bbbbbbbbbbbb' }), T0 + 700);
+    ev.process(row({ mac: 'bbbbbbbbbbbb' }), T0 + 800);
+    ev.fireWaiting(T0 + 900);
+    expect(out.slice(1).map((n) => [n.kind, n.mac, n.count, n.first_ms - T0, n.at_ms - T0])).toEqual([['fired', 'bbbbbbbbbbbb', 2, 700, 900]]);
+    ev.fireWaiting(T0 + 950);
+    ev.tick(T0 + 1000);
+    expect(out).toHaveLength(2);
+  });
+
   it('a threshold window reports the ids of the matches it counts, in order, any id form', () => {
     // count 20 makes the window grow past its first ring size; ids mix UUIDs and other strings.
     const { ev, out } = setup([rule({ group_wait_ms: 0, cooldown_s: 0, condition: { type: 'threshold', count: 20, window_s: 60, per: 'handset' } })]);

@@ -491,6 +491,24 @@ export class Evaluator {
     }
   }
 
+  /**
+   * Fires every group still collecting for its group_wait (a shutdown: the matches were accepted and
+   * must not be lost with the process). Fired groups and their cooldowns are left as they are.
+   */
+  fireWaiting(nowMs: number): void {
+    for (const st of this.states) {
+      if (st.open === 0) continue;
+      for (const byTag of st.groups.values()) {
+        for (const g of byTag.values()) {
+          if (g.fired) continue;
+          g.fired = true;
+          this.flush(g, st.rule, 'fired', nowMs);
+          g.dueMs = nowMs + st.rule.cooldown_s * 1000;
+        }
+      }
+    }
+  }
+
   /** Windows whose newest match is older than the window hold nothing that can still count. */
   private sweepWindows(nowMs: number): void {
     this.lastSweepMs = nowMs;

@@ -127,10 +127,18 @@ export class AlertService {
     this.deps.logger.info('alerts ready', { rules: this.cfg.rules.filter((r) => r.enabled).length, channels: this.cfg.channels.length });
   }
 
-  /** Sends what is queued (retries cut short), then writes what is left to the store. */
+  /**
+   * Fires the groups still waiting for their group_wait, sends what is queued (within the
+   * dispatcher's shutdown deadline), then writes what is left to the store.
+   */
   async stop(): Promise<void> {
     this.unsubscribe?.();
     if (this.timer !== undefined) clearInterval(this.timer);
+    try {
+      this.evaluator.fireWaiting(this.now());
+    } catch (e: unknown) {
+      this.deps.logger.error('alert evaluation failed', { err: errorMessage(e) });
+    }
     this.drain();
     await this.dispatcher.close();
     await Promise.allSettled([...this.pending]);

@@ -15,6 +15,7 @@ import { smtpSender } from './smtp.js';
 import { syslogSender } from './syslog.js';
 import type { Channel, ChannelType, Sender } from './types.js';
 import { DEFAULT_RETRY, webhookSender, type RetryPolicy } from './webhook.js';
+import { setMaxListeners } from 'node:events';
 
 export interface ChannelStatus {
   last_ok: string | null;
@@ -69,6 +70,8 @@ export class Dispatcher {
   constructor(private readonly deps: DispatcherDeps) {
     this.counter = deps.metrics.counter('handlog_alert_notifications_total', 'Alert notifications, by channel type and result (ok, failed, or dropped when the channel backlog was full).');
     this.retry = deps.retry ?? DEFAULT_RETRY;
+    // Every send under way (up to 4 per channel, waiting out the deadline at shutdown) listens on it.
+    setMaxListeners(0, this.abort.signal);
   }
 
   status(id: string): ChannelStatus {
@@ -134,9 +137,14 @@ export class Dispatcher {
     this.counter.inc({ channel_type: c.type satisfies ChannelType, result });
   }
 
-  /** Abort retries and wait (at most `timeoutMs`) for sends under way. */
+  /**
+   * Waits (at most `timeoutMs`) for sends under way — the notices fired at shutdown among them —,
+   * then aborts what is left (attempts and retries) and gives the aborted sends a moment to settle.
+   */
   async close(timeoutMs = 2000): Promise<void> {
+    const settled = (ms: number) => Promise.race([Promise.allSettled([...this.inflight]), new Promise((r) => setTimeout(r, ms).unref())]);
+    await settled(timeoutMs);
     this.abort.abort();
-    await Promise.race([Promise.allSettled([...this.inflight]), new Promise((r) => setTimeout(r, timeoutMs).unref())]);
+    await settled(250);
   }
 }

@@ -406,4 +406,22 @@ describe('alerts', () => {
     const events = await api<{ events: unknown[] }>(svc.http, '/api/alerts/events?limit=1000');
     expect(events.body.events.length).toBeGreaterThan(5);
   });
+  it('a stop (SIGTERM) fires the alerts still waiting for their group window: notified and stored', async () => {
+    const chans = await api<{ channels: { id: string; name: string }[] }>(svc.http, '/api/alerts/channels');
+    const cli = chans.body.channels.find((c) => c.name === 'webhook (--alert-webhook)');
+    expect(cli).toBeDefined();
+    const r = await post<{ id: string }>('/api/alerts/rules', { name: 'shutdown', filter: { tag: 'ShutdownTag' }, group_wait_ms: 30_000, channels: [cli?.id] });
+    expect(r.status).toBe(201);
+    await sendTcp([line('00:90:7A:5D:00:01', 'ShutdownTag', 'error just before the stop', 3)]);
+    await new Promise((res) => setTimeout(res, 100));
+    expect(forRule(r.body.id)).toHaveLength(0);
+    const dir = svc.dir;
+    await svc.stop();
+    expect(forRule(r.body.id).map((h) => [h.body.kind, h.body.count, h.body.mac])).toEqual([['fired', 1, '00907a5d0001']]);
+    svc = await startTestService({ data: dir, 'alert-webhook': hook.url });
+    const events = await api<{ events: { kind: string; count: number; rule_id: string; log_ids: string[] }[] }>(svc.http, `/api/alerts/events?rule_id=${r.body.id}`);
+    expect(events.body.events.map((e) => [e.kind, e.count])).toEqual([['fired', 1]]);
+    const log = await api<{ message: string }>(svc.http, `/api/logs/${events.body.events[0]?.log_ids[0] ?? ''}`);
+    expect(log.body.message).toContain('error just before the stop');
+  });
 });
