@@ -18,7 +18,12 @@ export interface IngestFrame {
   receivedAtMs: number;
   /** The frame was cut at the maximum frame size. */
   truncated: boolean;
+  /** The connection ended before the frame did (stored with a parse_error saying so). */
+  incomplete?: boolean;
 }
+
+/** parse_error of a message the connection ended in the middle of. */
+export const INCOMPLETE_NOTE = 'message incomplete: connection closed before its end';
 
 export type RecordListener = (row: StoredRecord) => void;
 
@@ -69,6 +74,10 @@ export function createPipeline(config: PipelineConfig, deps: PipelineDeps): Pipe
     const rec = parseLine(raw, { receivedAtMs: frame.receivedAtMs, tz: config.tz });
     if (frame.truncated) {
       const note = 'message cut at the maximum frame size';
+      rec.parse_error = rec.parse_error === undefined ? note : `${note}; ${rec.parse_error}`;
+    }
+    if (frame.incomplete === true) {
+      const note = INCOMPLETE_NOTE;
       rec.parse_error = rec.parse_error === undefined ? note : `${note}; ${rec.parse_error}`;
     }
     if (rec.format === 'raw') unparsed.inc();

@@ -47,6 +47,10 @@ export class AutoFramer implements Framer {
     this.inner.end();
   }
 
+  abandon(): void {
+    this.inner.abandon();
+  }
+
   discard(): boolean {
     return this.inner.discard();
   }

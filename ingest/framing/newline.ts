@@ -5,7 +5,7 @@
 // without being buffered.
 
 import { ChunkQueue } from './chunk-queue.js';
-import { resolveMaxFrameBytes, type FrameCallback, type Framer, type FramerOptions } from './types.js';
+import { excerpt, resolveMaxFrameBytes, type FrameCallback, type Framer, type FramerOptions, type FramingError } from './types.js';
 
 const LF = 0x0a;
 const CR = 0x0d;
@@ -13,6 +13,7 @@ const NUL = 0x00;
 
 export class NewlineFramer implements Framer {
   private readonly max: number;
+  private readonly onError: ((error: FramingError, detail: string) => void) | undefined;
   /**
    * The current partial frame, joined once when the frame ends. It holds at most max + 1 bytes, the
    * extra byte being a CR that a following LF strips.
@@ -34,6 +35,7 @@ export class NewlineFramer implements Framer {
     opts: FramerOptions = {},
   ) {
     this.max = resolveMaxFrameBytes(opts.maxFrameBytes);
+    this.onError = opts.onError;
   }
 
   push(chunk: Buffer): void {
@@ -50,6 +52,15 @@ export class NewlineFramer implements Framer {
     const partial = !this.skipping && this.pending.length > 0;
     this.skipping = false;
     if (partial) this.finish(this.pending.take());
+  }
+
+  abandon(): void {
+    const partial = !this.skipping && this.pending.length > 0;
+    this.skipping = false;
+    if (!partial) return;
+    const frame = this.pending.take();
+    this.onError?.('incomplete', excerpt(frame));
+    this.finish(frame, true);
   }
 
   discard(): boolean {
@@ -128,12 +139,12 @@ export class NewlineFramer implements Framer {
     this.pending.append(chunk.subarray(from, to), !retain);
   }
 
-  private finish(frame: Buffer): void {
+  private finish(frame: Buffer, incomplete = false): void {
     let len = frame.length;
     if (len > 0 && frame[len - 1] === CR) len -= 1;
     if (len === 0) return;
-    if (len > this.max) this.onFrame(frame.subarray(0, this.max), { truncated: true });
-    else this.onFrame(len === frame.length ? frame : frame.subarray(0, len), { truncated: false });
+    if (len > this.max) this.onFrame(frame.subarray(0, this.max), incomplete ? { truncated: true, incomplete } : { truncated: true });
+    else this.onFrame(len === frame.length ? frame : frame.subarray(0, len), incomplete ? { truncated: false, incomplete } : { truncated: false });
   }
 }
 

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createOctetCountingFramer } from './octet-counting.js';
+import { createAutoFramer } from './detect.js';
 import { chunked, collector, texts } from './test-helpers.js';
 
 function run(input: string | Buffer, sizes: number[] = [], maxFrameBytes?: number): ReturnType<typeof collector> {
@@ -85,12 +86,35 @@ describe('OctetCountingFramer', () => {
     expect(texts(d)).toEqual(['9'.repeat(5000), 'ok']);
   });
 
-  it('reports a frame cut short by the end of the stream and emits nothing of it', () => {
+  it('reports a frame cut short by the end of the stream and emits what came of it as incomplete', () => {
     const c = run(octet('<13>whole') + '20 <13>only part');
-    expect(texts(c)).toEqual(['<13>whole']);
+    expect(texts(c)).toEqual(['<13>whole', '<13>only part[incomplete]']);
     expect(c.errors).toEqual(['incomplete']);
     const d = run(octet('<13>whole') + '12');
+    expect(texts(d)).toEqual(['<13>whole']);
     expect(d.errors).toEqual(['incomplete']);
+  });
+
+  it('abandon() (we close the connection) emits a partial frame of either framing as incomplete', () => {
+    for (const [input, frames] of [
+      [octet('<13>whole') + '20 <13>only part', ['<13>whole', '<13>only part[incomplete]']],
+      [octet('<13>whole') + '<13>no newline yet', ['<13>whole', '<13>no newline yet[incomplete]']],
+      [octet('<13>whole') + '<13>done\n', ['<13>whole', '<13>done']],
+    ] as const) {
+      const c = collector();
+      const f = createAutoFramer(c.onFrame, { onError: c.onError });
+      f.push(Buffer.from(input));
+      f.abandon();
+      expect(texts(c)).toEqual(frames);
+      expect(c.errors).toEqual(frames.length === 2 && frames[1].endsWith('[incomplete]') ? ['incomplete'] : []);
+    }
+    // The peer's FIN ends an LF frame: it is complete (RFC 6587).
+    const c = collector();
+    const f = createAutoFramer(c.onFrame, { onError: c.onError });
+    f.push(Buffer.from('<13>last line'));
+    f.end();
+    expect(texts(c)).toEqual(['<13>last line']);
+    expect(c.errors).toEqual([]);
   });
 
   it('discard() reports a dropped partial frame', () => {

@@ -79,7 +79,7 @@ export class OctetCountingFramer implements Framer {
         this.lineFrames += 1;
         this.onFrame(frame, info);
       },
-      { maxFrameBytes: this.max },
+      { maxFrameBytes: this.max, ...(opts.onError === undefined ? {} : { onError: opts.onError }) },
     );
   }
 
@@ -153,7 +153,7 @@ export class OctetCountingFramer implements Framer {
         }
         break;
       case 'body':
-        if (!this.cut) this.error('incomplete', Buffer.from(`${this.msgLen} `));
+        this.endBody();
         break;
       case 'line':
         this.line.end();
@@ -162,6 +162,37 @@ export class OctetCountingFramer implements Framer {
         break;
     }
     this.reset();
+  }
+
+  abandon(): void {
+    switch (this.state) {
+      case 'length':
+        if (this.policy === 'newline') {
+          this.toLine();
+          this.line.abandon();
+        } else {
+          this.error('incomplete', this.prefix.subarray(0, this.prefixLen));
+        }
+        break;
+      case 'body':
+        this.endBody();
+        break;
+      case 'line':
+        this.line.abandon();
+        break;
+      case 'start':
+        break;
+    }
+    this.reset();
+  }
+
+  /** The connection ended inside an octet-counted body: report it, and emit what came of it as incomplete. */
+  private endBody(): void {
+    if (this.cut) return; // an oversize frame whose head was already emitted
+    this.error('incomplete', Buffer.from(`${this.msgLen} `));
+    if (this.body.length === 0) return;
+    this.octetFrames += 1;
+    this.onFrame(this.body.take(), { truncated: false, incomplete: true });
   }
 
   discard(): boolean {

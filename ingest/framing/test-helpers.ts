@@ -3,7 +3,7 @@
 import type { FrameCallback, FramingError } from './types.js';
 
 export interface Collected {
-  frames: { text: string; bytes: Buffer; truncated: boolean }[];
+  frames: { text: string; bytes: Buffer; truncated: boolean; incomplete: boolean }[];
   errors: FramingError[];
   onFrame: FrameCallback;
   onError: (error: FramingError) => void;
@@ -16,7 +16,7 @@ export function collector(): Collected {
     onFrame: (frame, info) => {
       // Copy: a frame may be a view into a chunk the test reuses.
       const bytes = Buffer.from(frame);
-      c.frames.push({ text: bytes.toString('latin1'), bytes, truncated: info.truncated });
+      c.frames.push({ text: bytes.toString('latin1'), bytes, truncated: info.truncated, incomplete: info.incomplete === true });
     },
     onError: (error) => {
       c.errors.push(error);
@@ -39,5 +39,5 @@ export function chunked(data: Buffer, sizes: readonly number[]): Buffer[] {
 }
 
 export function texts(c: Collected): string[] {
-  return c.frames.map((f) => (f.truncated ? `${f.text}[cut]` : f.text));
+  return c.frames.map((f) => `${f.text}${f.truncated ? '[cut]' : ''}${f.incomplete ? '[incomplete]' : ''}`);
 }

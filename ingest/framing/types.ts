@@ -9,6 +9,12 @@ export const DEFAULT_MAX_FRAME_BYTES = 64 * 1024;
 export interface FrameInfo {
   /** The frame was longer than maxFrameBytes: this is its first maxFrameBytes bytes, the rest was skipped. */
   readonly truncated: boolean;
+  /**
+   * The connection ended before the frame did: an octet-counted frame short of its MSG-LEN, or an
+   * LF-framed line without its LF when we closed the connection (shutdown, idle timeout). These are
+   * the bytes received of it.
+   */
+  readonly incomplete?: boolean;
 }
 
 /**
@@ -20,7 +26,8 @@ export type FrameCallback = (frame: Buffer, info: FrameInfo) => void;
 /**
  * - `bad_length`: a frame start that should have been an octet-counting MSG-LEN was not one
  *   (not digits, leading zero, too many digits, no SP); the frame is read as LF-framed instead.
- * - `incomplete`: the stream ended inside an octet-counted frame (or its length prefix); those bytes are dropped.
+ * - `incomplete`: the connection ended inside a frame (an octet-counted frame or its length prefix;
+ *   an LF frame when we closed it); what was received of the frame is emitted with `incomplete: true`.
  */
 export type FramingError = 'bad_length' | 'incomplete';
 
@@ -33,8 +40,16 @@ export interface FramerOptions {
 
 export interface Framer {
   push(chunk: Buffer): void;
-  /** The peer finished sending: emit an unterminated trailing LF frame, count an unfinished octet frame. */
+  /**
+   * The peer finished sending: emit an unterminated trailing LF frame (complete, RFC 6587), and an
+   * unfinished octet frame flagged `incomplete` (reported as an `incomplete` error too).
+   */
   end(): void;
+  /**
+   * We close the connection before the peer finished (shutdown, idle timeout): emit any partial frame,
+   * LF-framed or octet-counted, flagged `incomplete` and reported as an `incomplete` error.
+   */
+  abandon(): void;
   /**
    * The connection broke (reset, error): forget any partial frame without emitting it.
    * Returns true when a partial frame was dropped, so the caller can count it.

@@ -145,7 +145,14 @@ export class StreamConnections {
         if (info.truncated) this.metrics.drop('frame_oversize');
         this.metrics.frames.inc({ transport: this.transport });
         try {
-          this.onFrame({ data, sourceIp, transport: this.transport, receivedAtMs, truncated: info.truncated });
+          this.onFrame({
+            data,
+            sourceIp,
+            transport: this.transport,
+            receivedAtMs,
+            truncated: info.truncated,
+            ...(info.incomplete === true ? { incomplete: true } : {}),
+          });
         } catch (e: unknown) {
           this.logger.error('frame handler failed', { err: errorMessage(e) });
         }
@@ -173,7 +180,7 @@ export class StreamConnections {
       framer.end();
     });
     socket.on('timeout', () => {
-      // A sender that went silent mid-frame will not finish it: what it sent is kept, as on a FIN.
+      // A sender that went silent mid-frame will not finish it: what it sent is kept, marked incomplete.
       this.metrics.drop('idle_timeout');
       this.logger.debug('closing idle connection', { peer: sourceIp, idle_ms: this.idleTimeoutMs });
       this.close(session);
@@ -216,7 +223,7 @@ export class StreamConnections {
     this.closing = true;
   }
 
-  /** Flushes every connection's unterminated LF frame and closes every socket. */
+  /** Stores every connection's partial frame (marked incomplete) and closes every socket. */
   closeAll(): void {
     this.closing = true;
     for (const s of [...this.sessions]) this.close(s);
@@ -225,8 +232,9 @@ export class StreamConnections {
 
   private close(session: Session): void {
     if (!session.settled) {
+      // We end the connection, not the peer: a partial frame of either framing is kept, marked incomplete.
       session.settled = true;
-      session.framer.end();
+      session.framer.abandon();
     }
     session.socket.destroy();
   }

@@ -183,7 +183,7 @@ describe('TCP listener', () => {
     await closed(s);
     expect(Date.now() - t0).toBeGreaterThanOrEqual(150);
     expect(h.metric('handlog_dropped_total', { reason: 'idle_timeout' })).toBe(1);
-    expect(h.texts()).toEqual(['<13>done', '<13>half']);
+    expect(h.texts()).toEqual(['<13>done', '<13>half[incomplete]']);
   });
 
   it('keeps a talking connection open past the idle timeout', async () => {
@@ -254,15 +254,21 @@ describe('TCP listener', () => {
     expect(h.texts().slice(1).sort()).toEqual(['<13>while paused a', '<13>while paused b']);
   });
 
-  it('stop() closes open connections, flushing their unterminated LF frame', async () => {
+  it('stop() closes open connections, keeping their partial frame of either framing marked incomplete', async () => {
     const { h, port, l } = await start();
     const s = await client(port);
-    s.write('<13>in flight');
-    await waitFor(() => h.metric('handlog_bytes_received_total', { transport: 'tcp' }) > 0, 'bytes read');
+    s.write('<13>whole\n<13>in flight');
+    const t = await client(port);
+    t.write(octet('<13>counted') + '40 <13>counted but cut');
+    await waitFor(() => h.frames.length === 2, 'the complete frames');
+    await waitFor(() => h.metric('handlog_bytes_received_total', { transport: 'tcp' }) >= 59, 'bytes read');
     await l.stop();
     open.splice(open.indexOf(l), 1);
     await closed(s);
-    expect(h.texts()).toEqual(['<13>in flight']);
+    await closed(t);
+    expect(h.texts().sort()).toEqual(['<13>counted', '<13>counted but cut[incomplete]', '<13>in flight[incomplete]', '<13>whole']);
+    expect(h.frames.filter((f) => f.incomplete === true)).toHaveLength(2);
+    expect(h.metric('handlog_dropped_total', { reason: 'framing_invalid' })).toBe(2);
     await expect(connect(port)).rejects.toThrow();
   });
 

@@ -35,7 +35,7 @@ export async function listen(server: net.Server, address: string | ListenAddress
   return { address: bound.address, port: bound.port };
 }
 
-/** Stops accepting, closes every connection (flushing unterminated LF frames), waits for the server. */
+/** Stops accepting, closes every connection (keeping partial frames, marked incomplete), waits for the server. */
 export async function closeServer(server: net.Server, connections: StreamConnections): Promise<void> {
   connections.beginClose();
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));

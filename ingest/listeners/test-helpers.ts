@@ -24,7 +24,7 @@ export function harness(extra: Partial<ListenerDeps> = {}): Harness {
   const registry = new Registry();
   return {
     frames,
-    texts: () => frames.map((f) => f.data.toString('latin1') + (f.truncated ? '[cut]' : '')),
+    texts: () => frames.map((f) => f.data.toString('latin1') + (f.truncated ? '[cut]' : '') + (f.incomplete === true ? '[incomplete]' : '')),
     registry,
     deps: { onFrame: (f) => frames.push({ ...f, data: Buffer.from(f.data) }), metrics: registry, logger: silentLogger, ...extra },
     metric: (name, labels = {}) => sample(registry.render(), name, labels),

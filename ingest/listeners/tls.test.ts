@@ -198,7 +198,7 @@ describe('TLS listener', () => {
     expect(h.metric('handlog_dropped_total', { reason: 'idle_timeout' })).toBe(1);
   });
 
-  it('stop() closes open and half-handshaken connections, flushing unterminated LF frames', async () => {
+  it('stop() closes open and half-handshaken connections, keeping unterminated LF frames marked incomplete', async () => {
     const { h, port, l } = await start();
     const s = await tlsClient(port);
     s.write('<13>in flight');
@@ -209,7 +209,7 @@ describe('TLS listener', () => {
     await l.stop();
     open.splice(open.indexOf(l), 1);
     await Promise.all([closed(s), closed(raw)]);
-    expect(h.texts()).toEqual(['<13>in flight']);
+    expect(h.texts()).toEqual(['<13>in flight[incomplete]']);
     expect(h.metric('handlog_connections', { transport: 'tls' })).toBe(0);
     await expect(l.start()).resolves.toBeDefined(); // and it can start again
     open.push(l);

@@ -15,6 +15,8 @@ export interface Frame {
   receivedAtMs: number;
   /** The message was longer than maxFrameBytes and was cut to it. */
   truncated: boolean;
+  /** The connection ended before the message did: these are the bytes received of it. */
+  incomplete?: boolean;
 }
 
 export type FrameHandler = (frame: Frame) => void;
