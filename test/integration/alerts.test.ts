@@ -110,11 +110,11 @@ afterAll(async () => {
 });
 
 /** A handset line (network form) with its missed-events field. */
-function line(mac: string, tag: string, text: string, sev = 6, missed = 3): string {
-  const d = new Date();
+function line(mac: string, tag: string, text: string, sev = 6, missed = 3, at = Date.now()): string {
+  const d = new Date(at);
   const mon = d.toUTCString().slice(8, 11);
   const day = String(d.getUTCDate()).padStart(2, ' ');
-  return `<${128 + sev}>${mon} ${day} ${d.toISOString().slice(11, 19)} 172.29.4.17 ${tag}[3367]: ${mac}| ${Date.now()}| ${tag} |${128 + sev}|${String(missed).padStart(2, '0')}| ${text}`;
+  return `<${128 + sev}>${mon} ${day} ${d.toISOString().slice(11, 19)} 172.29.4.17 ${tag}[3367]: ${mac}| ${at}| ${tag} |${128 + sev}|${String(missed).padStart(2, '0')}| ${text}`;
 }
 
 /** Octet-counted frames in one TCP connection; resolves when the service closed it. */
@@ -325,6 +325,20 @@ describe('alerts', () => {
     expect(r.body.samples.length).toBe(20);
     expect(r.body.notifications[0]).toMatchObject({ kind: 'fired', mac: '00907a520001' });
     expect(r.body.notifications.filter((n) => n.kind !== 'resolved').reduce((s, n) => s + n.count, 0)).toBe(1000);
+  });
+
+  it('the rule test reports a threshold notice from the first match it counts to the last', async () => {
+    const t = Math.floor(Date.now() / 1000) * 1000 - 60_000;
+    await sendTcp([0, 10_000, 20_000].map((off) => line('00:90:7A:5E:00:01', 'ThresholdSpanTag', `spaced warning ${off}`, 4, 3, t + off)));
+    await until(() => api<{ count: number }>(svc.http, '/api/logs/count?tag=ThresholdSpanTag'), (r) => r.body.count === 3);
+    const r = await post<{ notifications: { kind: string; count: number; first_time: string; last_time: string }[] }>('/api/alerts/rules/test', {
+      filter: { tag: 'ThresholdSpanTag' },
+      condition: { type: 'threshold', count: 3, window_s: 60, per: 'handset' },
+    });
+    expect(r.status).toBe(200);
+    expect(r.body.notifications.map((n) => [n.kind, n.count, n.first_time, n.last_time])).toContainEqual([
+      'fired', 3, new Date(t).toISOString(), new Date(t + 20_000).toISOString(),
+    ]);
   });
 
   it('rejects invalid rules with a 400 naming the field', async () => {
