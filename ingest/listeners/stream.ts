@@ -23,11 +23,21 @@ export interface StreamListenerOptions {
   idleTimeoutMs?: number;
   /** RFC 6587 framing: detected per message by default. */
   framing?: FramingMode;
+  /** While paused, how often connections are probed for a reset peer (PAUSED_PROBE_MS by default). */
+  pausedProbeMs?: number;
 }
 
 export const DEFAULT_IDLE_TIMEOUT_MS = 5 * 60_000;
 /** TCP keepalive finds peers that vanished without a FIN long before the idle timeout would. */
 export const KEEPALIVE_MS = 60_000;
+/**
+ * While paused, each connection is probed this often for a reset peer. A paused socket whose read
+ * buffer is full stops reading (readStop), and a reset is only ever noticed by a read or a write: a
+ * zero-length write sends nothing but fails with ECONNRESET/EPIPE on a reset socket, which destroys it
+ * ('error', 'close'), so its slot is released and its half-read data dropped and counted.
+ */
+export const PAUSED_PROBE_MS = 1_000;
+const EMPTY = Buffer.alloc(0);
 /** Rejections and socket errors come in floods: log each kind at most this often. */
 const WARN_EVERY_MS = 10_000;
 
@@ -69,6 +79,8 @@ export class StreamConnections {
   private readonly sessions = new Set<Session>();
   private paused = false;
   private closing = false;
+  private probeTimer: NodeJS.Timeout | undefined;
+  private readonly probeMs: number;
 
   constructor(
     private readonly transport: 'tcp' | 'tls',
@@ -85,6 +97,7 @@ export class StreamConnections {
       });
     this.maxFrameBytes = resolveMaxFrameBytes(options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES);
     this.idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+    this.probeMs = options.pausedProbeMs ?? PAUSED_PROBE_MS;
     this.framing = options.framing ?? 'auto';
     this.onFrame = deps.onFrame;
     this.now = deps.now ?? Date.now;
@@ -187,8 +200,10 @@ export class StreamConnections {
     });
     socket.once('close', () => {
       this.sessions.delete(session);
-      // Reset or error mid-frame: the partial frame is lost, and counted.
-      if (!session.settled && framer.discard()) this.metrics.drop('framing_invalid');
+      // Reset or error mid-frame: the partial frame is lost, and counted. On a paused socket that
+      // includes the bytes read into its buffer but not yet framed.
+      const unread = socket.readableLength > 0;
+      if (!session.settled && (framer.discard() || unread)) this.metrics.drop('framing_invalid');
     });
     if (this.paused) socket.pause();
     else socket.setTimeout(this.idleTimeoutMs);
@@ -202,11 +217,27 @@ export class StreamConnections {
       s.socket.setTimeout(0);
       s.socket.pause();
     }
+    this.probeTimer = setInterval(() => this.probePaused(), this.probeMs);
+    this.probeTimer.unref();
+  }
+
+  /** Finds peers that reset while paused (see PAUSED_PROBE_MS). */
+  private probePaused(): void {
+    for (const s of this.sessions) {
+      if (s.socket.destroyed || !s.socket.writable) continue;
+      s.socket.write(EMPTY, () => undefined);
+    }
+  }
+
+  private stopProbe(): void {
+    if (this.probeTimer !== undefined) clearInterval(this.probeTimer);
+    this.probeTimer = undefined;
   }
 
   resume(): void {
     if (!this.paused) return;
     this.paused = false;
+    this.stopProbe();
     for (const s of this.sessions) {
       s.socket.setTimeout(this.idleTimeoutMs);
       s.socket.resume();
@@ -226,6 +257,7 @@ export class StreamConnections {
   /** Stores every connection's partial frame (marked incomplete) and closes every socket. */
   closeAll(): void {
     this.closing = true;
+    this.stopProbe();
     for (const s of [...this.sessions]) this.close(s);
     for (const socket of [...this.accepted]) socket.destroy();
   }

@@ -254,6 +254,33 @@ describe('TCP listener', () => {
     expect(h.texts().slice(1).sort()).toEqual(['<13>while paused a', '<13>while paused b']);
   });
 
+  it('notices a peer that resets while paused: slot released, half-read data dropped and counted', async () => {
+    const { h, port, l } = await start({ maxConnectionsPerIp: 1, pausedProbeMs: 50 });
+    const s = await client(port);
+    s.write('<13>complete\n<13>partial');
+    await waitFor(() => h.frames.length === 1, 'the complete frame');
+    l.pause();
+    // More than the socket buffers take: the paused socket stops reading from the kernel.
+    s.write(Buffer.alloc(4_000_000, '<13>sent while paused\n'));
+    await sleep(200);
+    // A healthy paused connection is left alone by the probe.
+    expect(h.metric('handlog_connections', { transport: 'tcp' })).toBe(1);
+    expect(s.destroyed).toBe(false);
+    s.resetAndDestroy();
+    await waitFor(() => h.metric('handlog_connections', { transport: 'tcp' }) === 0, 'the reset connection released while paused');
+    expect(h.metric('handlog_dropped_total', { reason: 'framing_invalid' })).toBe(1);
+    expect(h.texts()).toEqual(['<13>complete']);
+    // The per-IP slot is free again: a new connection is admitted (and, paused, read after resume).
+    const t = await client(port);
+    t.write('<13>next\n');
+    await sleep(100);
+    expect(t.destroyed).toBe(false);
+    expect(h.metric('handlog_dropped_total', { reason: 'conn_limit_per_ip' })).toBe(0);
+    l.resume();
+    await waitFor(() => h.frames.length === 2, 'the new connection read after resume');
+    expect(h.texts()).toEqual(['<13>complete', '<13>next']);
+  });
+
   it('stop() closes open connections, keeping their partial frame of either framing marked incomplete', async () => {
     const { h, port, l } = await start();
     const s = await client(port);
