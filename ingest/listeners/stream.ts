@@ -223,9 +223,11 @@ export class StreamConnections {
 
   /** Finds peers that reset while paused (see PAUSED_PROBE_MS). */
   private probePaused(): void {
-    for (const s of this.sessions) {
-      if (s.socket.destroyed || !s.socket.writable) continue;
-      s.socket.write(EMPTY, () => undefined);
+    // The accepted TCP sockets: for TLS the raw socket under the TLS socket, which still owns the
+    // TCP handle (an empty write on the TLS socket never reaches the kernel). Zero bytes on the wire.
+    for (const socket of this.accepted) {
+      if (socket.destroyed || !socket.writable) continue;
+      socket.write(EMPTY, () => undefined);
     }
   }
 

@@ -198,6 +198,34 @@ describe('TLS listener', () => {
     expect(h.metric('handlog_dropped_total', { reason: 'idle_timeout' })).toBe(1);
   });
 
+  it('notices a peer that resets while paused, without sending the healthy ones anything', async () => {
+    const { h, port, l } = await start({ maxConnectionsPerIp: 2, pausedProbeMs: 50 });
+    const healthy = await tlsClient(port);
+    let unexpected = 0;
+    healthy.on('data', (d: Buffer) => (unexpected += d.length));
+    // Over a TCP socket of our own, which can be reset (a TLSSocket cannot).
+    const raw = await connect(port);
+    raw.on('error', () => undefined);
+    sockets.push(raw);
+    const s = await tlsClient(port, { socket: raw });
+    s.write('<13>complete\n<13>partial');
+    await waitFor(() => h.frames.length === 1, 'the complete frame');
+    l.pause();
+    s.write(Buffer.alloc(4_000_000, '<13>sent while paused\n'));
+    await sleep(200);
+    expect(h.metric('handlog_connections', { transport: 'tls' })).toBe(2);
+    raw.resetAndDestroy();
+    await waitFor(() => h.metric('handlog_connections', { transport: 'tls' }) === 1, 'the reset connection released while paused');
+    expect(h.metric('handlog_dropped_total', { reason: 'framing_invalid' })).toBe(1);
+    await sleep(200);
+    expect(healthy.destroyed).toBe(false);
+    expect(unexpected).toBe(0);
+    l.resume();
+    healthy.write('<13>still here\n');
+    await waitFor(() => h.frames.length === 2, 'the healthy connection read after resume');
+    expect(h.texts()).toEqual(['<13>complete', '<13>still here']);
+  });
+
   it('stop() closes open and half-handshaken connections, keeping unterminated LF frames marked incomplete', async () => {
     const { h, port, l } = await start();
     const s = await tlsClient(port);
