@@ -5,7 +5,8 @@
 // the batch is bisected down to single rows so good rows still land, and the rows still refused
 // go to the dead-letter directory. The split inserts are bounded: splitAttemptsPerBadRow x
 // ceil(log2(rows)) attempts for the first bad row and as many more for every bad row isolated;
-// parts left when that runs out are dead-lettered whole.
+// parts left when that runs out are dead-lettered whole; never more than MAX_SPLIT_ATTEMPTS inserts
+// for one segment.
 // The dedup token is the segment's file name (plus a split path), so a segment inserted again
 // after a crash between insert and delete is deduplicated by ClickHouse.
 
@@ -185,6 +186,9 @@ export function createSink(config: SinkConfig, deps: SinkDeps): Sink {
     }
   }
 
+  /** The most insert attempts one refused segment's split may make, however many bad rows it has. */
+  const MAX_SPLIT_ATTEMPTS = 500;
+
   /** What one refused segment's split collects, and the insert attempts it has left. */
   interface Split {
     rows: string[];
@@ -192,11 +196,13 @@ export function createSink(config: SinkConfig, deps: SinkDeps): Sink {
     /** Insert attempts left; grows by `perBadRow` with every bad row isolated. */
     budget: number;
     perBadRow: number;
+    /** Insert attempts made. */
+    spent: number;
   }
 
   function newSplit(rowCount: number): Split {
     const perBadRow = splitAttemptsPerBadRow * Math.max(1, Math.ceil(Math.log2(Math.max(2, rowCount))));
-    return { rows: [], errors: [], budget: perBadRow, perBadRow };
+    return { rows: [], errors: [], budget: perBadRow, perBadRow, spent: 0 };
   }
 
   /**
@@ -210,6 +216,7 @@ export function createSink(config: SinkConfig, deps: SinkDeps): Sink {
       return;
     }
     split.budget--;
+    split.spent++;
     const r = await insertWithRetry(() => store.insertLines(rows, token, format), rows.length);
     if (r.ok) return;
     if (depth < maxSplitDepth && rows.length > 1) {
@@ -220,7 +227,9 @@ export function createSink(config: SinkConfig, deps: SinkDeps): Sink {
       await insertPart(rows.slice(mid), `${token}/1`, depth + 1, split, format, r.error);
       return;
     }
-    if (rows.length === 1) split.budget += split.perBadRow; // one bad row isolated: room for the next
+    // One bad row isolated: room for the next, up to MAX_SPLIT_ATTEMPTS for the segment (a segment
+    // the store refuses row by row, e.g. after a schema change, must not hold the sink for minutes).
+    if (rows.length === 1 && split.spent + split.budget + split.perBadRow <= MAX_SPLIT_ATTEMPTS) split.budget += split.perBadRow;
     for (const row of rows) split.rows.push(row);
     split.errors.push(r.error);
   }
