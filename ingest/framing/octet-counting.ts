@@ -143,33 +143,21 @@ export class OctetCountingFramer implements Framer {
   }
 
   end(): void {
-    switch (this.state) {
-      case 'length':
-        if (this.policy === 'newline') {
-          this.toLine();
-          this.line.end();
-        } else {
-          this.error('incomplete', this.prefix.subarray(0, this.prefixLen));
-        }
-        break;
-      case 'body':
-        this.endBody();
-        break;
-      case 'line':
-        this.line.end();
-        break;
-      case 'start':
-        break;
-    }
-    this.reset();
+    this.finish(false);
   }
 
   abandon(): void {
+    this.finish(true);
+  }
+
+  /** The stream ended (`abandoned`: cut by us, so an open LF line is incomplete too). */
+  private finish(abandoned: boolean): void {
+    const endLine = () => (abandoned ? this.line.abandon() : this.line.end());
     switch (this.state) {
       case 'length':
         if (this.policy === 'newline') {
           this.toLine();
-          this.line.abandon();
+          endLine();
         } else {
           this.error('incomplete', this.prefix.subarray(0, this.prefixLen));
         }
@@ -178,7 +166,7 @@ export class OctetCountingFramer implements Framer {
         this.endBody();
         break;
       case 'line':
-        this.line.abandon();
+        endLine();
         break;
       case 'start':
         break;
