@@ -45,6 +45,16 @@ function crud<V>(r: Hono, name: 'rules' | 'channels' | 'silences', col: Collecti
 
 export function alertRoutes(alerts: AlertService): Hono {
   const r = new Hono();
+  // Changes take their input from the JSON body: a query parameter on them is a mistake (400), as
+  // unknown parameters are on the GET routes.
+  r.use('*', async (c, next) => {
+    if (c.req.method !== 'GET' && c.req.method !== 'HEAD') {
+      for (const key of new URL(c.req.url).searchParams.keys()) {
+        if (key !== 'token') throw bad(key, `unknown parameter for ${c.req.method} ${new URL(c.req.url).pathname} (it takes none; send the JSON body)`);
+      }
+    }
+    await next();
+  });
 
   crud(r, 'rules', alerts.rules);
   r.post('/rules/test', async (c) => c.json(await alerts.testRule(await body(c))));

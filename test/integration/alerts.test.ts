@@ -389,6 +389,15 @@ describe('alerts', () => {
     expect((await fetch(`${svc.http}/api/alerts/channels/${ok.body.id}`, { method: 'DELETE' })).status).toBe(200);
   });
 
+  it('refuses query parameters on changes (400 naming the parameter), as GET routes do', async () => {
+    const r = await post<{ error: { code: string; message: string } }>('/api/alerts/rules/test?from=-1h', { filter: { severity: 'Error' } });
+    expect(r.status).toBe(400);
+    expect(r.body.error.message).toMatch(/^from: unknown parameter for POST \/api\/alerts\/rules\/test/);
+    const d = await fetch(`${svc.http}/api/alerts/rules/default?force=1`, { method: 'DELETE' });
+    expect(d.status).toBe(400);
+    expect((await api<{ id: string }>(svc.http, '/api/alerts/rules/default')).status).toBe(200);
+  });
+
   it('refuses a silence for a rule that does not exist (400 naming rule_id)', async () => {
     const ends = new Date(Date.now() + 3_600_000).toISOString();
     const r = await post<{ error: { code: string; message: string } }>('/api/alerts/silences', { rule_id: 'no-such-rule', ends_at: ends });
