@@ -13,6 +13,16 @@ export interface NamedFile {
 }
 
 /**
+ * The year anchor of a file's text lines: `anchorMs` (`--now`) when given, else the file's
+ * modification time. Whole milliseconds (what an ISO-8601 time carries): `handlog import` sends it
+ * to a running service as `now`, and the service's import of the upload then anchors exactly as an
+ * import straight into the data directory does.
+ */
+export async function yearAnchorMs(file: string, anchorMs?: number): Promise<number> {
+  return Math.round(anchorMs ?? (await fs.promises.stat(file).then((s) => s.mtimeMs)));
+}
+
+/**
  * The parse context of a text file's lines: year-less times are taken in the year that puts them
  * no more than a day after `anchorMs` (`--now`, else the file's modification time).
  */
@@ -38,7 +48,7 @@ export async function orderFiles<F extends NamedFile>(files: F[], tz: string, an
       const { bytesRead } = await fd.read(buf, 0, buf.length, 0);
       await fd.close();
       if (bytesRead >= 2 && buf[0] === 0x1f && buf[1] === 0x8b) return Infinity;
-      const ctx = fileParseContext(anchorMs ?? (await fs.promises.stat(f.path)).mtimeMs, tz);
+      const ctx = fileParseContext(await yearAnchorMs(f.path, anchorMs), tz);
       for (const line of buf.subarray(0, bytesRead).toString('utf8').split('\n').slice(0, 50)) {
         const t = ownTime(parseLine(line, ctx));
         if (t !== null) return Date.parse(t);

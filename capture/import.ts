@@ -21,7 +21,7 @@ import { parseLine, type ParsedRecord } from '../parsers/detect.js';
 import { toIso } from '../parsers/time.js';
 import { encodeLogRow, encodeLogRowLenient, encodeLogRowTsv } from '../store/encode.js';
 import type { RowFileFormat } from '../store/client.js';
-import { fileParseContext, LineTimes, orderFiles, ownTime, type NamedFile } from './file-times.js';
+import { fileParseContext, LineTimes, orderFiles, ownTime, yearAnchorMs, type NamedFile } from './file-times.js';
 import { newReadStats, readCapture, type CaptureMessage, type ReadStats } from './reader.js';
 import { sniffCapture } from './pcap.js';
 import { findSession, importedTextFiles, newSession, saveSession, sessionsWithFile, type SessionFile, type SessionSummary } from './sessions.js';
@@ -80,16 +80,6 @@ export interface ImportFileReport {
   stats: ReadStats;
   stored: number;
   unparsed: number;
-}
-
-/**
- * The year anchor of a file's text lines: `anchorMs` (`--now`) when given, else the file's
- * modification time. Whole milliseconds (what an ISO-8601 time carries): `handlog import` sends it
- * to a running service as `now`, and the service's import of the upload then anchors exactly as an
- * import straight into the data directory does.
- */
-export async function yearAnchorMs(file: string, anchorMs?: number): Promise<number> {
-  return Math.round(anchorMs ?? (await fs.promises.stat(file).then((s) => s.mtimeMs)));
 }
 
 /** Size + first and last 64 KiB: cheap on a 1 GB capture, and different captures do not collide in practice. */

@@ -2,11 +2,11 @@
 // The embedded engine allows one process per data directory: when `handlog serve` holds it, the files
 // are uploaded to the running service (POST /api/sessions) instead, found through <data>/handlog.http.
 
-import { orderFiles } from '../capture/file-times.js';
+import { orderFiles, yearAnchorMs } from '../capture/file-times.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Readable, Transform } from 'node:stream';
-import { importFiles, yearAnchorMs, type ImportFileReport } from '../capture/import.js';
+import { importFiles, type ImportFileReport } from '../capture/import.js';
 import type { SessionDetail, SessionSummary } from '../capture/sessions.js';
 import { validateSessionName, type SessionView, type UploadStatus } from '../capture/service.js';
 import { HandlogError, errorMessage } from '../core/errors.js';

@@ -2,7 +2,7 @@
 // messages, as the handset sent them (the original frames), with their original timing ÷ speed.
 
 import fs from 'node:fs';
-import { fileParseContext, LineTimes, orderFiles, ownTime } from '../capture/file-times.js';
+import { fileParseContext, LineTimes, orderFiles, ownTime, yearAnchorMs } from '../capture/file-times.js';
 import { readCapture, newReadStats } from '../capture/reader.js';
 import { parseTarget, replay, scheduleMs, timeSpanMs, type ReplayMessage } from '../capture/replay.js';
 import { HandlogError, errorMessage } from '../core/errors.js';
@@ -62,7 +62,7 @@ function keep(f: Filter, tMs: number, mac: string | null): boolean {
 async function fromFiles(files: string[], f: Filter, tz: string): Promise<ReplayMessage[]> {
   const out: ReplayMessage[] = [];
   for (const { path: file } of await orderFiles(files.map((p) => ({ path: p })), tz)) {
-    const anchor = fs.statSync(file).mtimeMs;
+    const anchor = await yearAnchorMs(file);
     const ctx = fileParseContext(anchor, tz);
     const lineTimes = new LineTimes<{ raw: string; mac: string | null }, number>(anchor, (m, t) => {
       if (keep(f, t, m.mac)) out.push({ raw: m.raw, tMs: t });
