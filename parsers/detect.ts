@@ -164,8 +164,39 @@ function applyPivot(rec: LogRecord, s: string, at: number, ctx: ParseContext, re
 function applyPivotCleaningTag(rec: LogRecord, s: string, at: number, ctx: ParseContext, refMs: number): void {
   const a = tagStart;
   const b = tagEnd;
+  if (a < 0 && readPivotAfterSpacedTag(rec, s, at, ctx, refMs)) return;
   applyPivot(rec, s, at, ctx, refMs);
   if (rec.tag === null && a >= 0) rec.tag = cleanTag(s.slice(a, b));
+}
+
+/**
+ * A header tag with spaces, which RFC 3164 does not foresee but the handsets send: the guide lists
+ * the tag `SlnkWebViewHelper - SlnkJavaScriptInterface`, so its lines arrive as
+ * `… 172.29.69.30 SlnkWebViewHelper - SlnkJavaScriptInterface[3367]: MAC|TIMESTAMP|…`. When no tag
+ * ended before the first space, the handset body is looked for after the first `: ` (close by);
+ * only a recognised body makes the text before it the tag.
+ */
+function readPivotAfterSpacedTag(rec: LogRecord, s: string, at: number, ctx: ParseContext, refMs: number): boolean {
+  const colon = s.indexOf(': ', at);
+  if (colon <= at || colon - at > 128) return false;
+  let end = colon;
+  let pid: number | null = null;
+  if (s.charCodeAt(colon - 1) === 93 /* ] */) {
+    const open = s.lastIndexOf('[', colon);
+    if (open > at) {
+      const digits = s.slice(open + 1, colon - 1).trim();
+      if (/^\d{1,10}$/.test(digits)) {
+        pid = Number(digits);
+        end = open;
+      }
+    }
+  }
+  const headerTag = cleanTag(s.slice(at, end));
+  if (headerTag === null || headerTag.includes('|')) return false;
+  if (!readPivotBody(s, colon + 2, ctx.tz, refMs, rec)) return false;
+  if (rec.tag === null) rec.tag = headerTag;
+  rec.pid = pid;
+  return true;
 }
 
 function setSeverity(rec: LogRecord, facility: number, severity: number): void {

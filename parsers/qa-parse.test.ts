@@ -1,0 +1,42 @@
+// Black-box findings on what handsets and other senders send (qa-parse): each case was a line that
+// lost fields or was misread before its fix.
+
+import { describe, expect, it } from 'vitest';
+import { parseLine } from './detect.js';
+
+const at = (iso: string) => ({ receivedAtMs: Date.parse(iso), tz: 'UTC' });
+const NOW = at('2026-12-02T15:00:00Z');
+
+describe('tags with spaces (the guide lists "SlnkWebViewHelper - SlnkJavaScriptInterface")', () => {
+  const tag = 'SlnkWebViewHelper - SlnkJavaScriptInterface';
+  it('reads the network form behind such a header tag', () => {
+    const rec = parseLine(`<134>Sep 27 11:05:00 172.29.69.30 ${tag}[3367]: 00907a117d65|1380279900487|${tag}|134|00| js call`, NOW);
+    expect(rec).toMatchObject({
+      format: 'pivot',
+      host: '172.29.69.30',
+      tag,
+      pid: 3367,
+      mac: '00907a117d65',
+      device_time: '2013-09-27T11:05:00.487Z',
+      severity: 6,
+      missed_events: 0,
+      message: 'js call',
+    });
+    expect(rec.parse_error).toBeUndefined();
+  });
+  it('reads the internal form behind such a header tag', () => {
+    const rec = parseLine(`<135>Sep 27 11:05:00 00907a117d65 ${tag}: 1380279900487|${tag}|7|02| internal`, NOW);
+    expect(rec).toMatchObject({ format: 'pivot', tag, mac: '00907a117d65', severity: 7, missed_events: 2, message: 'internal' });
+  });
+  it('reads a server-file line with such a tag', () => {
+    const rec = parseLine(
+      `2013-09-27 05:05:01 Local0.Info 172.29.69.30 Sep 27 11:05:00 172.29.69.30 ${tag}[3367]: 00907a117d65| 1380279900487| ${tag} |6|00| kiwi`,
+      NOW,
+    );
+    expect(rec).toMatchObject({ format: 'pivot', tag, pid: 3367, mac: '00907a117d65', message: 'kiwi' });
+  });
+  it('leaves plain text with a colon alone', () => {
+    const rec = parseLine('<13>Dec  2 15:00:00 host some words: not | a body', NOW);
+    expect(rec).toMatchObject({ format: 'rfc3164', host: 'host', tag: null, message: 'some words: not | a body' });
+  });
+});
