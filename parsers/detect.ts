@@ -101,6 +101,8 @@ function parseAfterPri(s: string, pri: Pri, ctx: ParseContext): ParsedRecord {
       // The header's own time anchors the body's year-less time; without one, the context's does.
       if (h.timeMs === null) applyPivot(rec, s, h.msgStart, ctx, ctx.receivedAtMs, ctx.yearRule);
       else applyPivot(rec, s, h.msgStart, ctx, h.timeMs);
+      // A relay forwarding the handset's internal form puts its MAC in HOSTNAME, as RFC 3164 does.
+      if (rec.mac === null && h.host !== null) rec.mac = normalizeMac(h.host);
       if (h.error !== null) rec.parse_error = joinErrors(h.error, rec.parse_error);
       return withDecoders(rec);
     }

@@ -40,3 +40,26 @@ describe('tags with spaces (the guide lists "SlnkWebViewHelper - SlnkJavaScriptI
     expect(rec).toMatchObject({ format: 'rfc3164', host: 'host', tag: null, message: 'some words: not | a body' });
   });
 });
+
+describe('RFC 5424 headers', () => {
+  it('takes a MAC in the HOSTNAME field as the handset MAC (a relay forwarding the internal form)', () => {
+    const rec = parseLine('<134>1 2026-12-02T15:00:00.123Z 00907A117D65 SipService 3367 - - 1028171642.05|SipService|6|00| relayed', NOW);
+    expect(rec).toMatchObject({ format: 'pivot', mac: '00907a117d65', tag: 'SipService', device_time: '2026-10-28T17:16:42.050Z' });
+    const plain = parseLine('<13>1 2026-12-02T15:00:00Z 00:90:7a:11:ba:aa app - - - no body', NOW);
+    expect(plain.mac).toBe('00907a11baaa');
+  });
+  it('keeps the time of a header that ends right after it, and says the header is truncated', () => {
+    const rec = parseLine('<13>1 2026-12-02T15:00:00Z', NOW);
+    expect(rec.syslog_time).toBe('2026-12-02T15:00:00.000Z');
+    expect(rec.parse_error).toBe('RFC5424 header truncated');
+  });
+});
+
+describe('four-digit years below 100', () => {
+  it('are not taken for 19xx (Date.UTC maps years 0-99 to 1900-1999)', () => {
+    const rec = parseLine('<13>1 0001-01-01T00:00:00Z host app - - - year one', NOW);
+    expect(rec.syslog_time).toBe('0001-01-01T00:00:00.000Z');
+    const iso = parseLine('0099-06-01T00:00:00Z host app: rsyslog line', NOW);
+    expect(iso.syslog_time).toBe('0099-06-01T00:00:00.000Z');
+  });
+});

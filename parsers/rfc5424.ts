@@ -88,6 +88,11 @@ export function parseRfc5424(s: string, at: number, tz: string): Rfc5424Header |
     i += 1;
   } else {
     const t = parseIsoAt(s, i, tz, false);
+    if (t !== null && t.end === s.length) {
+      out.timeMs = t.ms;
+      out.error = 'RFC5424 header truncated';
+      return out;
+    }
     if (t === null || s.charCodeAt(t.end) !== 32) {
       out.error = 'invalid RFC5424 timestamp';
       out.msgStart = i; // keep the rest readable as the message

@@ -99,7 +99,11 @@ export function wallTimeToUtc(
 ): number {
   if (month < 0 || month > 11 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) return NaN;
   if (day > daysInMonth(year, month)) return NaN; // e.g. Feb 29 in a common year
-  const wall = Date.UTC(year, month, day, hour, minute, second === 60 ? 59 : second, ms);
+  // Date.UTC reads years 0–99 as 1900–1999; 400 Gregorian years are a whole number of days.
+  const wall =
+    year < 100
+      ? Date.UTC(year + 400, month, day, hour, minute, second === 60 ? 59 : second, ms) - 146_097 * DAY_MS
+      : Date.UTC(year, month, day, hour, minute, second === 60 ? 59 : second, ms);
   if (isUtc(tz)) return wall;
   // Two passes settle the offset across a DST change.
   let utc = wall - zoneOffsetMs(tz, wall);
