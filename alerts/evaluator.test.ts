@@ -125,7 +125,7 @@ describe('grouping, cooldown and resolve (fake clock)', () => {
     expect(out.map((n) => [n.kind, n.count, n.first_ms - T0, n.last_ms - T0])).toEqual([['fired', 3, 1000, 3000]]);
   });
 
-  it('fireWaiting (shutdown) fires the groups still in their group_wait, once, and leaves fired groups alone', () => {
+  it('flushPending (shutdown) reports every match not reported yet, once: group_wait fires and cooldown updates', () => {
     const { ev, out } = setup([rule({ group_wait_ms: 500, cooldown_s: 60 })]);
     ev.process(row({ mac: 'aaaaaaaaaaaa' }), T0);
     ev.tick(T0 + 500);
@@ -133,11 +133,14 @@ describe('grouping, cooldown and resolve (fake clock)', () => {
     ev.process(row({ mac: 'aaaaaaaaaaaa' }), T0 + 600); // folded into the cooldown
     ev.process(row({ mac: 'bbbbbbbbbbbb' }), T0 + 700);
     ev.process(row({ mac: 'bbbbbbbbbbbb' }), T0 + 800);
-    ev.fireWaiting(T0 + 900);
-    expect(out.slice(1).map((n) => [n.kind, n.mac, n.count, n.first_ms - T0, n.at_ms - T0])).toEqual([['fired', 'bbbbbbbbbbbb', 2, 700, 900]]);
-    ev.fireWaiting(T0 + 950);
+    ev.flushPending(T0 + 900);
+    expect(out.slice(1).map((n) => [n.kind, n.mac, n.count, n.first_ms - T0, n.at_ms - T0])).toEqual([
+      ['update', 'aaaaaaaaaaaa', 1, 600, 900],
+      ['fired', 'bbbbbbbbbbbb', 2, 700, 900],
+    ]);
+    ev.flushPending(T0 + 950);
     ev.tick(T0 + 1000);
-    expect(out).toHaveLength(2);
+    expect(out).toHaveLength(3);
   });
 
   it('a threshold window reports the ids of the matches it counts, in order, any id form', () => {
@@ -284,5 +287,64 @@ describe('grouping, cooldown and resolve (fake clock)', () => {
     ev.tick(T0 + 5000);
     expect(out).toHaveLength(0);
     expect(ev.openGroups()).toBe(0);
+  });
+});
+
+describe('silences (decided per notice)', () => {
+  function silencedSetup(rules: AlertRule[]) {
+    const out: AlertNotice[] = [];
+    let until = 0;
+    const ev = new Evaluator(rules, (n) => out.push(n), (a, nowMs) => a.mac === '00907a11baaa' && nowMs < until);
+    return { ev, out, silenceUntil: (ms: number) => (until = ms) };
+  }
+  const kinds = (out: AlertNotice[]) => out.map((n) => [n.kind, n.count, n.silenced]);
+
+  it('an incident whose notices were all silenced resolves silently', () => {
+    const { ev, out, silenceUntil } = silencedSetup([rule({ group_wait_ms: 0, cooldown_s: 60, resolve_after_s: 30 })]);
+    silenceUntil(T0 + 10_000);
+    ev.process(row(), T0);
+    ev.tick(T0 + 40_000);
+    expect(kinds(out)).toEqual([['fired', 1, true], ['resolved', 1, true]]);
+  });
+
+  it('when the silence ends, folded matches and the next ones are sent at once as fired, not at the end of the cooldown', () => {
+    const { ev, out, silenceUntil } = silencedSetup([rule({ group_wait_ms: 0, cooldown_s: 300, resolve_after_s: 600 })]);
+    silenceUntil(T0 + 10_000);
+    ev.process(row(), T0);
+    ev.process(row(), T0 + 5_000); // folded into the (silenced) incident's cooldown
+    ev.tick(T0 + 9_000);
+    expect(kinds(out)).toEqual([['fired', 1, true]]);
+    ev.liftSilences(T0 + 10_000);
+    ev.tick(T0 + 10_000);
+    expect(kinds(out)).toEqual([['fired', 1, true], ['fired', 1, false]]);
+    // Now notified: the cooldown applies again, then the resolved notice is sent.
+    ev.process(row(), T0 + 11_000);
+    ev.tick(T0 + 12_000);
+    expect(out).toHaveLength(2);
+    ev.tick(T0 + 10_000 + 300_000);
+    ev.tick(T0 + 11_000 + 600_000);
+    expect(kinds(out).slice(2)).toEqual([['update', 1, false], ['resolved', 3, false]]);
+  });
+
+  it('a silence lifted with nothing folded lets the next match through on the next tick', () => {
+    const { ev, out, silenceUntil } = silencedSetup([rule({ group_wait_ms: 0, cooldown_s: 300, resolve_after_s: 600 })]);
+    silenceUntil(T0 + 10_000);
+    ev.process(row(), T0);
+    ev.liftSilences(T0 + 10_000);
+    ev.tick(T0 + 10_000);
+    expect(out).toHaveLength(1);
+    ev.process(row({ message: 'after' }), T0 + 20_000);
+    ev.tick(T0 + 20_100);
+    expect(out.slice(1).map((n) => [n.kind, n.count, n.silenced, n.message])).toEqual([['fired', 1, false, 'after']]);
+  });
+
+  it('a notified incident silenced later keeps its kinds; its resolved notice is silenced only while a silence holds', () => {
+    const { ev, out, silenceUntil } = silencedSetup([rule({ group_wait_ms: 0, cooldown_s: 10, resolve_after_s: 60 })]);
+    ev.process(row(), T0);
+    silenceUntil(T0 + 20_000);
+    ev.process(row(), T0 + 1_000);
+    ev.tick(T0 + 10_000);
+    ev.tick(T0 + 61_000);
+    expect(kinds(out)).toEqual([['fired', 1, false], ['update', 1, true], ['resolved', 2, false]]);
   });
 });

@@ -8,6 +8,9 @@
 //   cooldown_s         → further matches are folded; at its end, if any were folded, one `update`
 //                        notice with their count (and the cooldown starts again)
 //   quiet resolve_after_s after the last match (once fired) → `resolved` notice with the total
+// Silences are decided here, once per notice (`silenced` on it): an incident whose notices were all
+// silenced was never seen by a receiver, so its resolved notice is silenced too, and when a silence
+// ends (liftSilences) its next match is sent at once as `fired` instead of waiting for the cooldown.
 // So a handset looping 1,000 Errors inside group_wait yields one notice with count 1,000, then one
 // resolved notice.
 //
@@ -44,7 +47,12 @@ export interface AlertNotice {
   /** A sample event of this notice. */
   message: string;
   severity: number | null;
+  /** A silence matched (decided when the notice was made): stored, sent nowhere. */
+  silenced: boolean;
 }
+
+/** Whether an active silence at `nowMs` matches alerts of (rule, mac, tag). */
+export type SilencedFn = (alert: { rule_id: string; mac: string; tag: string }, nowMs: number) => boolean;
 
 /** Log ids kept per notice (the first ones of what it reports). */
 export const MAX_LOG_IDS = 100;
@@ -64,6 +72,8 @@ interface Group {
   tag: string;
   incidentId: string;
   fired: boolean;
+  /** Some notice of this incident was sent (not silenced). */
+  notified: boolean;
   /** waiting: the group_wait end; fired: the cooldown end. */
   dueMs: number;
   firstMs: number;
@@ -320,6 +330,7 @@ export class Evaluator {
   constructor(
     rules: readonly AlertRule[],
     private readonly emit: (n: AlertNotice) => void,
+    private readonly silenced: SilencedFn = () => false,
   ) {
     this.setRules(rules);
   }
@@ -451,6 +462,7 @@ export class Evaluator {
       tag,
       incidentId: randomUUID(),
       fired: false,
+      notified: false,
       dueMs: nowMs + st.rule.group_wait_ms,
       firstMs,
       lastMs: nowMs,
@@ -492,19 +504,35 @@ export class Evaluator {
   }
 
   /**
-   * Fires every group still collecting for its group_wait (a shutdown: the matches were accepted and
-   * must not be lost with the process). Fired groups and their cooldowns are left as they are.
+   * Reports every match not reported yet (a shutdown: the matches were accepted and must not be lost
+   * with the process): groups still collecting for their group_wait fire, fired groups with matches
+   * folded into their cooldown send their update. Groups stay open as they are.
    */
-  fireWaiting(nowMs: number): void {
+  flushPending(nowMs: number): void {
     for (const st of this.states) {
       if (st.open === 0) continue;
       for (const byTag of st.groups.values()) {
         for (const g of byTag.values()) {
-          if (g.fired) continue;
-          g.fired = true;
-          this.flush(g, st.rule, 'fired', nowMs);
+          if (!g.fired) {
+            g.fired = true;
+            this.flush(g, st.rule, 'fired', nowMs);
+          } else if (g.pending > 0) this.flush(g, st.rule, 'update', nowMs);
+          else continue;
           g.dueMs = nowMs + st.rule.cooldown_s * 1000;
         }
+      }
+    }
+  }
+
+  /**
+   * A silence ended or changed: incidents whose every notice was silenced no longer wait for their
+   * cooldown — what they folded (or their next match) is sent on the next tick, as `fired`.
+   */
+  liftSilences(nowMs: number): void {
+    for (const st of this.states) {
+      if (st.open === 0) continue;
+      for (const byTag of st.groups.values()) {
+        for (const g of byTag.values()) if (g.fired && !g.notified && g.dueMs > nowMs) g.dueMs = nowMs;
       }
     }
   }
@@ -538,8 +566,11 @@ export class Evaluator {
       g.dueMs = nowMs + rule.cooldown_s * 1000;
     }
     if (nowMs - g.lastMs >= rule.resolve_after_s * 1000) {
-      // Events folded since the last notice are part of the total the resolved notice reports.
-      this.emit(this.notice(g, rule, 'resolved', g.total, g.pendingIds.peek(), g.firstMs, nowMs));
+      // Events folded since the last notice are part of the total the resolved notice reports. An
+      // incident no receiver heard of (every notice silenced) is not resolved to them either.
+      const n = this.notice(g, rule, 'resolved', g.total, g.pendingIds.peek(), g.firstMs, nowMs);
+      n.silenced = !g.notified || n.silenced;
+      this.emit(n);
       const byTag = st.groups.get(g.mac);
       byTag?.delete(g.tag);
       if (byTag?.size === 0) st.groups.delete(g.mac);
@@ -549,8 +580,11 @@ export class Evaluator {
   }
 
   private flush(g: Group, rule: AlertRule, kind: NoticeKind, nowMs: number): void {
-    this.emit(this.notice(g, rule, kind, g.pending, g.pendingIds.take(), g.pendingFirstMs, nowMs));
+    // The first notice receivers get of an incident says it fired, even when silenced ones came before.
+    const n = this.notice(g, rule, g.notified ? kind : 'fired', g.pending, g.pendingIds.take(), g.pendingFirstMs, nowMs);
+    if (!n.silenced) g.notified = true;
     g.pending = 0;
+    this.emit(n);
   }
 
   private notice(g: Group, rule: AlertRule, kind: NoticeKind, count: number, ids: string[], firstMs: number, nowMs: number): AlertNotice {
@@ -569,6 +603,7 @@ export class Evaluator {
       log_ids: ids,
       message: g.message,
       severity: g.severity,
+      silenced: this.silenced({ rule_id: rule.id, mac: g.mac, tag: g.tag }, nowMs),
     };
   }
 

@@ -84,6 +84,8 @@ export class AlertService {
   private eventWrites: AlertEvent[] = [];
   private deliveryWrites: { event_id: string; result: ChannelResult }[] = [];
   private writeTimer: NodeJS.Timeout | undefined;
+  /** When the next silence ends: then incidents it kept quiet are let through (liftSilences). */
+  private nextSilenceEndMs = Number.POSITIVE_INFINITY;
   private readonly skipped;
   private readonly suppressed;
   private readonly notices;
@@ -105,7 +107,11 @@ export class AlertService {
       depth.set(this.evaluator.openGroups(), { what: 'groups' });
     });
     this.dispatcher = new Dispatcher({ metrics: m, logger: deps.logger, now: this.now, ...(config.retry === undefined ? {} : { retry: config.retry }) });
-    this.evaluator = new Evaluator(this.cfg.rules, (n) => this.enqueue(n));
+    this.evaluator = new Evaluator(
+      this.cfg.rules,
+      (n) => this.enqueue(n),
+      (alert, nowMs) => findSilence(this.cfg.silences, alert, nowMs) !== undefined,
+    );
     this.active = this.cfg.rules.some((r) => r.enabled);
     if (config.webhookUrl !== null) this.bindCliWebhook(config.webhookUrl);
   }
@@ -117,8 +123,14 @@ export class AlertService {
   start(): void {
     this.unsubscribe = this.deps.pipeline.subscribe((row) => this.onRow(row));
     let lastSkipped = 0;
+    this.nextSilenceEndMs = this.silenceEnd();
     this.timer = setInterval(() => {
-      this.evaluator.tick(this.now());
+      const nowMs = this.now();
+      if (nowMs >= this.nextSilenceEndMs) {
+        this.evaluator.liftSilences(nowMs);
+        this.nextSilenceEndMs = this.silenceEnd();
+      }
+      this.evaluator.tick(nowMs);
       const s = this.evaluator.stats().skipped;
       if (s > lastSkipped) this.skipped.inc({ reason: 'groups_full' }, s - lastSkipped);
       lastSkipped = s;
@@ -135,7 +147,7 @@ export class AlertService {
     this.unsubscribe?.();
     if (this.timer !== undefined) clearInterval(this.timer);
     try {
-      this.evaluator.fireWaiting(this.now());
+      this.evaluator.flushPending(this.now());
     } catch (e: unknown) {
       this.deps.logger.error('alert evaluation failed', { err: errorMessage(e) });
     }
@@ -218,7 +230,7 @@ export class AlertService {
   private onNotice(n: AlertNotice): void {
     const event = eventFromNotice(n);
     this.notices.inc({ kind: n.kind });
-    if (findSilence(this.cfg.silences, event, n.at_ms) !== undefined) {
+    if (n.silenced) {
       event.silenced = true;
       this.suppressed.inc();
       this.store(event);
@@ -239,9 +251,26 @@ export class AlertService {
 
   private save(next: AlertsConfig): void {
     saveAlertsConfig(this.config.dataDir, next);
+    const silencesChanged = next.silences !== this.cfg.silences;
     this.cfg = next;
     this.evaluator.setRules(next.rules);
     this.active = next.rules.some((r) => r.enabled);
+    if (silencesChanged) {
+      // A silence deleted, shortened or narrowed lets its incidents through now, not at their cooldown.
+      this.evaluator.liftSilences(this.now());
+      this.nextSilenceEndMs = this.silenceEnd();
+    }
+  }
+
+  /** The end of the next silence to end after now (infinity when none will). */
+  private silenceEnd(): number {
+    const nowMs = this.now();
+    let next = Number.POSITIVE_INFINITY;
+    for (const s of this.cfg.silences) {
+      const end = Date.parse(s.ends_at);
+      if (end > nowMs && end < next) next = end;
+    }
+    return next;
   }
 
   private bindCliWebhook(url: string): void {

@@ -210,6 +210,44 @@ describe('alerts', () => {
     expect(metric(await metricsText(svc.http), 'handlog_alert_suppressed_total')).toBeGreaterThanOrEqual(1);
   });
 
+  it('when a silence is removed, the next match of an incident it kept quiet is sent at once as fired; no resolved notice for an unseen incident', async () => {
+    const rule = await post<{ id: string }>('/api/alerts/rules', {
+      name: 'silence lift', filter: { tag: ['LiftTag'] }, group_wait_ms: 100, cooldown_s: 300, resolve_after_s: 3,
+    });
+    const ends = new Date(Date.now() + 3_600_000).toISOString();
+    const sil = await post<{ id: string }>('/api/alerts/silences', { rule_id: rule.body.id, ends_at: ends });
+    await sendTcp([line('00907a550001', 'LiftTag', 'during the silence', 3)]);
+    await until(
+      () => api<{ events: unknown[] }>(svc.http, `/api/alerts/events?state=silenced&rule_id=${rule.body.id}`),
+      (r) => r.body.events.length === 1,
+    );
+    expect((await fetch(`${svc.http}/api/alerts/silences/${sil.body.id}`, { method: 'DELETE' })).status).toBe(200);
+    const sent = Date.now();
+    await sendTcp([line('00907a550001', 'LiftTag', 'after the silence', 3)]);
+    const got = await until(async () => forRule(rule.body.id), (h) => h.length >= 1);
+    // Within the 300 s cooldown of the silenced notice: it went out on the next tick.
+    expect(got[0]!.at - sent).toBeLessThan(1000);
+    expect([got[0]?.body.kind, got[0]?.body.count, got[0]?.body.message]).toEqual(['fired', 1, 'after the silence']);
+    // That incident resolves normally (3 s quiet); a second one, silenced all along, resolves to nobody.
+    const quiet = await post<{ id: string }>('/api/alerts/silences', { mac: '00907a550002', ends_at: ends });
+    await sendTcp([line('00907a550002', 'LiftTag', 'silenced all along', 3)]);
+    await until(async () => forRule(rule.body.id), (h) => h.some((x) => x.body.kind === 'resolved'), 10_000);
+    const resolvedEvents = await until(
+      () => api<{ events: { mac: string; kind: string; silenced: boolean }[] }>(svc.http, `/api/alerts/events?rule_id=${rule.body.id}&limit=50`),
+      (r) => r.body.events.filter((e) => e.kind === 'resolved').length === 2,
+      10_000,
+    );
+    expect(resolvedEvents.body.events.filter((e) => e.kind === 'resolved').map((e) => [e.mac, e.silenced]).sort()).toEqual([
+      ['00907a550001', false],
+      ['00907a550002', true],
+    ]);
+    expect(forRule(rule.body.id).map((h) => [h.body.kind, h.body.mac])).toEqual([
+      ['fired', '00907a550001'],
+      ['resolved', '00907a550001'],
+    ]);
+    await fetch(`${svc.http}/api/alerts/silences/${quiet.body.id}`, { method: 'DELETE' });
+  });
+
   it('battery level, temperature, health and missed-events rules fire on the right lines', async () => {
     const base = { group_wait_ms: 300, cooldown_s: 60 };
     const mk = async (body: Record<string, unknown>) => (await post<{ id: string }>('/api/alerts/rules', { ...base, ...body })).body.id;
