@@ -5,7 +5,7 @@
 // of range) takes toLogRow's checked path, which names the problem.
 
 import type { StoredRecord } from '../core/record.js';
-import { LOG_COLUMNS, toLogRow } from './schema.js';
+import { isoToCh, LOG_COLUMNS, toLogRow } from './schema.js';
 
 /** `2026-03-10T11:59:58.123Z` (what the parsers emit) → `2026-03-10 11:59:58.123`, or null. */
 function canonicalTime(v: string): string | null {
@@ -117,6 +117,26 @@ export function encodeLogRowLenient(row: StoredRecord, encode: (row: StoredRecor
   try {
     return { line: encode(row) };
   } catch (e: unknown) {
+    // First drop just the body or header time that is out of range, and take the next time.
+    const notes: string[] = [];
+    if (row.device_time !== null && isoToCh(row.device_time) === null) {
+      notes.push(`device_time ${JSON.stringify(row.device_time)} not storable (1900-2299), dropped`);
+      row.device_time = null;
+    }
+    if (row.syslog_time !== null && isoToCh(row.syslog_time) === null) {
+      notes.push(`syslog_time ${JSON.stringify(row.syslog_time)} not storable (1900-2299), dropped`);
+      row.syslog_time = null;
+    }
+    if (notes.length > 0) {
+      row.time = row.device_time ?? row.syslog_time ?? row.received_at;
+      const note = notes.join('; ');
+      row.parse_error = row.parse_error === undefined ? note : `${row.parse_error}; ${note}`;
+      try {
+        return { line: encode(row) };
+      } catch {
+        // something else is wrong: the fallback below
+      }
+    }
     const why = e instanceof Error ? e.message : String(e);
     row.device_time = null;
     row.syslog_time = null;
