@@ -41,14 +41,50 @@ export function loadAlertsConfig(dataDir: string, nowIso: string): AlertsConfig 
 }
 
 export function saveAlertsConfig(dataDir: string, cfg: AlertsConfig): void {
-  const file = path.join(dataDir, CONFIG_FILE);
+  writeAtomically(path.join(dataDir, CONFIG_FILE), JSON.stringify(cfg, null, 2) + '\n');
+}
+
+/** Mode 0600: SMTP passwords live in the config, alert texts in the open groups. */
+function writeAtomically(file: string, text: string): void {
   const tmp = `${file}.${process.pid}.tmp`;
-  const fd = fs.openSync(tmp, 'w', 0o600); // SMTP passwords live here
+  const fd = fs.openSync(tmp, 'w', 0o600);
   try {
-    fs.writeFileSync(fd, JSON.stringify(cfg, null, 2) + '\n');
+    fs.writeFileSync(fd, text);
     fs.fsyncSync(fd);
   } finally {
     fs.closeSync(fd);
   }
   fs.renameSync(tmp, file);
+}
+
+/**
+ * Alert groups open at a stop, in `<data>/alerts-open.json`: the next start takes them back (and
+ * removes the file, so a crash later does not bring back groups resolved since), so an incident
+ * open across a restart still gets its resolved notice.
+ */
+export const OPEN_GROUPS_FILE = 'alerts-open.json';
+
+export function saveOpenGroups(dataDir: string, groups: readonly unknown[]): void {
+  const file = path.join(dataDir, OPEN_GROUPS_FILE);
+  if (groups.length === 0) fs.rmSync(file, { force: true });
+  else writeAtomically(file, JSON.stringify({ version: 1, groups }) + '\n');
+}
+
+/** The groups saved at the last stop ([] when none); the file is removed. Unreadable: [] and a reason. */
+export function takeOpenGroups(dataDir: string): { groups: unknown[]; problem: string | null } {
+  const file = path.join(dataDir, OPEN_GROUPS_FILE);
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e: unknown) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { groups: [], problem: null };
+    return { groups: [], problem: `cannot read ${file}: ${errorMessage(e)}` };
+  }
+  fs.rmSync(file, { force: true });
+  try {
+    const o = JSON.parse(text) as { groups?: unknown };
+    return Array.isArray(o.groups) ? { groups: o.groups, problem: null } : { groups: [], problem: `${file} has no groups list` };
+  } catch (e: unknown) {
+    return { groups: [], problem: `${file} is not valid JSON (${errorMessage(e)})` };
+  }
 }

@@ -143,6 +143,24 @@ describe('grouping, cooldown and resolve (fake clock)', () => {
     expect(out).toHaveLength(3);
   });
 
+  it('saveGroups / restoreGroups carry fired groups across a restart: same incident, resolved when quiet', () => {
+    const r = rule({ group_wait_ms: 0, cooldown_s: 60, resolve_after_s: 30 });
+    const { ev, out } = setup([r]);
+    ev.process(row({ message: 'one' }), T0);
+    ev.process(row({ message: 'two' }), T0 + 1000);
+    ev.flushPending(T0 + 2000);
+    const saved = JSON.parse(JSON.stringify(ev.saveGroups())) as unknown[];
+    expect(saved).toHaveLength(1);
+    const after = setup([r]);
+    expect(after.ev.restoreGroups([...saved, null, { rule_id: 'gone', mac: 'x', tag: 'y', incident_id: 'z', last_ms: 1, total: 1 }])).toBe(1);
+    expect(after.ev.openGroups()).toBe(1);
+    after.ev.process(row({ message: 'three' }), T0 + 5000); // folded: the cooldown carried over
+    after.ev.tick(T0 + 6000);
+    expect(after.out).toHaveLength(0);
+    after.ev.tick(T0 + 5000 + 30_000);
+    expect(after.out.map((n) => [n.kind, n.count, n.total_count, n.incident_id])).toEqual([['resolved', 3, 3, out[0]?.incident_id]]);
+  });
+
   it('a threshold window reports the ids of the matches it counts, in order, any id form', () => {
     // count 20 makes the window grow past its first ring size; ids mix UUIDs and other strings.
     const { ev, out } = setup([rule({ group_wait_ms: 0, cooldown_s: 0, condition: { type: 'threshold', count: 20, window_s: 60, per: 'handset' } })]);

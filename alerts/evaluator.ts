@@ -51,6 +51,21 @@ export interface AlertNotice {
   silenced: boolean;
 }
 
+/** A fired group as saved at a stop and restored at the next start (pending matches were flushed). */
+export interface SavedGroup {
+  rule_id: string;
+  mac: string;
+  tag: string;
+  incident_id: string;
+  notified: boolean;
+  due_ms: number;
+  first_ms: number;
+  last_ms: number;
+  total: number;
+  message: string;
+  severity: number | null;
+}
+
 /** Whether an active silence at `nowMs` matches alerts of (rule, mac, tag). */
 export type SilencedFn = (alert: { rule_id: string; mac: string; tag: string }, nowMs: number) => boolean;
 
@@ -605,6 +620,61 @@ export class Evaluator {
       severity: g.severity,
       silenced: this.silenced({ rule_id: rule.id, mac: g.mac, tag: g.tag }, nowMs),
     };
+  }
+
+  /** The fired groups, for a restart (call after flushPending: nothing pending is kept). */
+  saveGroups(): SavedGroup[] {
+    const out: SavedGroup[] = [];
+    for (const st of this.states) {
+      for (const byTag of st.groups.values()) {
+        for (const g of byTag.values()) {
+          if (!g.fired) continue;
+          out.push({
+            rule_id: st.rule.id, mac: g.mac, tag: g.tag, incident_id: g.incidentId, notified: g.notified, due_ms: g.dueMs,
+            first_ms: g.firstMs, last_ms: g.lastMs, total: g.total, message: g.message, severity: g.severity,
+          });
+        }
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Takes back groups saved at the last stop: they resolve when quiet long enough (counted from
+   * their last match, so a long downtime resolves them on the first tick). Groups of rules no longer
+   * enabled, malformed entries and groups already open are skipped; returns how many were restored.
+   */
+  restoreGroups(saved: readonly unknown[]): number {
+    let n = 0;
+    for (const x of saved) {
+      const s = x as Partial<SavedGroup> | null;
+      if (s === null || typeof s !== 'object' || typeof s.rule_id !== 'string' || typeof s.mac !== 'string' || typeof s.tag !== 'string') continue;
+      if (typeof s.incident_id !== 'string' || typeof s.last_ms !== 'number' || typeof s.total !== 'number') continue;
+      const st = this.states.find((t) => t.rule.id === s.rule_id);
+      if (st === undefined || st.groups.get(s.mac)?.has(s.tag) === true || this.totalGroups >= MAX_GROUPS) continue;
+      let byTag = st.groups.get(s.mac);
+      if (byTag === undefined) st.groups.set(s.mac, (byTag = new Map()));
+      byTag.set(s.tag, {
+        mac: s.mac,
+        tag: s.tag,
+        incidentId: s.incident_id,
+        fired: true,
+        notified: s.notified === true,
+        dueMs: typeof s.due_ms === 'number' ? s.due_ms : s.last_ms,
+        firstMs: typeof s.first_ms === 'number' ? s.first_ms : s.last_ms,
+        lastMs: s.last_ms,
+        pending: 0,
+        pendingIds: new IdList(),
+        pendingFirstMs: s.last_ms,
+        total: s.total,
+        message: typeof s.message === 'string' ? s.message : '',
+        severity: typeof s.severity === 'number' ? s.severity : null,
+      });
+      st.open++;
+      this.totalGroups++;
+      n++;
+    }
+    return n;
   }
 
   /** Groups open now (fired or collecting). */

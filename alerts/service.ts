@@ -18,7 +18,7 @@ import type { Store } from '../store/client.js';
 import { Dispatcher, type ChannelStatus } from './channels/index.js';
 import { maskChannel, validateChannel, type Channel } from './channels/types.js';
 import type { RetryPolicy } from './channels/webhook.js';
-import { loadAlertsConfig, saveAlertsConfig, type AlertsConfig } from './config-store.js';
+import { loadAlertsConfig, saveAlertsConfig, saveOpenGroups, takeOpenGroups, type AlertsConfig } from './config-store.js';
 import { eventFromNotice, testEvent, type AlertEvent, type ChannelResult } from './event.js';
 import { acknowledge, countUnacknowledged, listEvents, writeEvents, type EventQuery } from './event-store.js';
 import { Evaluator, type AlertNotice } from './evaluator.js';
@@ -114,6 +114,10 @@ export class AlertService {
     );
     this.active = this.cfg.rules.some((r) => r.enabled);
     if (config.webhookUrl !== null) this.bindCliWebhook(config.webhookUrl);
+    const open = takeOpenGroups(config.dataDir);
+    if (open.problem !== null) deps.logger.warn('open alert groups of the last run not restored', { reason: open.problem });
+    const restored = this.evaluator.restoreGroups(open.groups);
+    if (restored > 0) deps.logger.info('open alert groups restored', { groups: restored });
   }
 
   private iso(): string {
@@ -150,6 +154,11 @@ export class AlertService {
       this.evaluator.flushPending(this.now());
     } catch (e: unknown) {
       this.deps.logger.error('alert evaluation failed', { err: errorMessage(e) });
+    }
+    try {
+      saveOpenGroups(this.config.dataDir, this.evaluator.saveGroups());
+    } catch (e: unknown) {
+      this.deps.logger.warn('open alert groups not saved: their resolved notices will not be sent', { err: errorMessage(e) });
     }
     this.drain();
     await this.dispatcher.close();

@@ -485,4 +485,25 @@ describe('alerts', () => {
     const log = await api<{ message: string }>(svc.http, `/api/logs/${events.body.events[0]?.log_ids[0] ?? ''}`);
     expect(log.body.message).toContain('error just before the stop');
   });
+
+  it('an incident open at a stop sends its folded matches then, and its resolved notice after the restart', async () => {
+    const r = await post<{ id: string }>('/api/alerts/rules', { name: 'across restart', filter: { tag: 'RestartTag' }, group_wait_ms: 100, cooldown_s: 300, resolve_after_s: 2 });
+    await sendTcp([line('00907a5e0001', 'RestartTag', 'before the stop', 3)]);
+    const fired = await until(async () => forRule(r.body.id), (h) => h.length === 1);
+    await sendTcp([line('00907a5e0001', 'RestartTag', 'folded into the cooldown', 3)]);
+    await until(
+      () => api<{ count: number }>(svc.http, '/api/logs/count?tag=RestartTag'),
+      (x) => x.body.count === 2,
+    );
+    const dir = svc.dir;
+    await svc.stop();
+    expect(forRule(r.body.id).map((h) => [h.body.kind, h.body.count, h.body.message])).toEqual([
+      ['fired', 1, 'before the stop'],
+      ['update', 1, 'folded into the cooldown'],
+    ]);
+    svc = await startTestService({ data: dir, 'alert-webhook': hook.url });
+    const got = await until(async () => forRule(r.body.id), (h) => h.length === 3, 10_000);
+    expect(got.map((h) => [h.body.kind, h.body.total_count])).toEqual([['fired', 1], ['update', 2], ['resolved', 2]]);
+    expect(got[2]?.body.incident_id).toBe(fired[0]?.body.incident_id);
+  });
 });
