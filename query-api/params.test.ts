@@ -80,6 +80,13 @@ const bad: [string, string][] = [
   ['/api/logs?fields=message,nope', 'fields'],
   ['/api/logs?fields=,', 'fields'],
   ['/api/logs/count?fields=message', 'fields'],
+  ['/api/logs?from=-999999999d', 'from'],
+  ['/api/logs/count?to=-999999999w', 'to'],
+  ['/api/logs?from=2026-02-30', 'from'],
+  ['/api/logs?from=2026-02-29T10:00:00Z', 'from'],
+  ['/api/logs?to=2026-03-10T24:30:00Z', 'to'],
+  ['/api/logs?from=2026-03-10T12:00:00%2B25:00', 'from'],
+  ['/api/logs?from=2026-03-10 12:00 GMT%2B5', 'from'],
 ];
 
 describe('400 naming the parameter', () => {
@@ -167,6 +174,35 @@ describe('parseLogFilters', () => {
     expect(parseInterval('interval', '1d')).toBe(86_400_000);
     expect(parseInterval('interval', '1w')).toBe(604_800_000);
     for (const v of ['', '5', '1.5h', '-1m', '0m', '1y']) expect(() => parseInterval('interval', v)).toThrow(/^interval: /);
+  });
+});
+
+describe('times (from, to)', () => {
+  const range = (qs: string) => parseLogFilters(new URLSearchParams(qs), NOW, 'logs/count');
+
+  it('an ISO time without a zone is UTC, whatever the zone of the host', () => {
+    expect(range('from=2026-03-10T11:00:00&to=2026-03-10 11:30')).toEqual({ from: '2026-03-10T11:00:00.000Z', to: '2026-03-10T11:30:00.000Z' });
+    expect(range('from=2026-03-10')).toEqual({ from: '2026-03-10T00:00:00.000Z' });
+  });
+
+  it('zones, fractions and leap days', () => {
+    expect(range('from=2026-03-10T12:00:00%2B01:00')).toEqual({ from: '2026-03-10T11:00:00.000Z' });
+    expect(range('from=2026-03-10T12:00:00-0530')).toEqual({ from: '2026-03-10T17:30:00.000Z' });
+    expect(range('from=2026-03-10T12:00:00.123456z')).toEqual({ from: '2026-03-10T12:00:00.123Z' });
+    expect(range('from=2024-02-29T23:59:59.5Z')).toEqual({ from: '2024-02-29T23:59:59.500Z' });
+    expect(range('from=0001-01-01T00:00:00Z')).toEqual({ from: '0001-01-01T00:00:00.000Z' });
+  });
+
+  it('a relative time that reaches past the calendar is a 400, not a 500', () => {
+    expect(() => range('from=-999999999d')).toThrow(/^from: /);
+    expect(range('from=-99999999d').from).toMatch(/^-2\d{5}-/);
+  });
+});
+
+describe('tag lists', () => {
+  it('blanks around the | of a tag list are not part of the tags', () => {
+    expect(parseLogFilters(new URLSearchParams('tag=SipService | SlnkOTA&tag= WifiMgr '), NOW, 'logs/count')).toEqual({ tag: ['SipService', 'SlnkOTA', 'WifiMgr'] });
+    expect(() => parseLogFilters(new URLSearchParams('tag= | '), NOW, 'logs/count')).toThrow(/^tag: /);
   });
 });
 

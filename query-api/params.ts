@@ -94,15 +94,43 @@ export function parseSeverity(param: string, v: string): number {
 const RELATIVE = /^-(\d{1,9})(s|m|h|d|w)$/;
 const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
 
-/** ISO-8601 or relative to `nowMs` (`-15m`, `-2h`, `-7d`, `now`) → ISO-8601 UTC. */
+/** `YYYY-MM-DD`, optionally `T` or a blank and `hh:mm[:ss[.fff]]`, optionally a zone (`Z`, `±hh[:mm]`). */
+const ISO_TIME = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?)?$/i;
+
+/** Milliseconds of an ISO-8601 time, null when a field is out of range. Without a zone it is UTC. */
+function isoTimeMs(t: string): number | null {
+  const m = ISO_TIME.exec(t);
+  if (m === null) return null;
+  const [y, mo, d, h, mi, s] = [1, 2, 3, 4, 5, 6].map((i) => Number(m[i] ?? 0)) as [number, number, number, number, number, number];
+  const ms = Number((m[7] ?? '').slice(0, 3).padEnd(3, '0'));
+  const zone = /^([+-])(\d{2}):?(\d{2})?$/.exec(m[8] ?? 'Z');
+  const [oh, om] = [Number(zone?.[2] ?? 0), Number(zone?.[3] ?? 0)];
+  if (h > 23 || mi > 59 || s > 59 || oh > 23 || om > 59) return null;
+  // setUTCFullYear, not Date.UTC: Date.UTC takes years 0-99 as 1900-1999.
+  const date = new Date(0);
+  date.setUTCFullYear(y, mo - 1, d);
+  // February 30 would roll over into March.
+  if (date.getUTCMonth() !== mo - 1 || date.getUTCDate() !== d) return null;
+  date.setUTCHours(h, mi, s, ms);
+  return date.getTime() - (zone?.[1] === '-' ? -1 : 1) * (oh * 60 + om) * 60_000;
+}
+
+/**
+ * ISO-8601 (without a zone: UTC, like every time the API returns) or relative to `nowMs`
+ * (`-15m`, `-2h`, `-7d`, `now`) → ISO-8601 UTC.
+ */
 export function parseTime(param: string, v: string, nowMs: number): string {
   const t = v.trim();
   if (t === 'now') return new Date(nowMs).toISOString();
   const m = RELATIVE.exec(t);
-  if (m !== null) return new Date(nowMs - Number(m[1]) * (UNIT_MS[m[2] ?? 's'] ?? 1000)).toISOString();
+  if (m !== null) {
+    const d = new Date(nowMs - Number(m[1]) * (UNIT_MS[m[2] ?? 's'] ?? 1000));
+    if (Number.isNaN(d.getTime())) throw bad(param, `"${v}" reaches further back than a time can be`);
+    return d.toISOString();
+  }
   if (!/^\d{4}-\d{2}-\d{2}/.test(t)) throw bad(param, `"${v}" is not an ISO-8601 time or a relative time like -15m, -2h, -7d`);
-  const ms = Date.parse(t);
-  if (Number.isNaN(ms)) throw bad(param, `"${v}" is not a valid time`);
+  const ms = isoTimeMs(t);
+  if (ms === null) throw bad(param, `"${v}" is not a valid time (YYYY-MM-DD, YYYY-MM-DDThh:mm:ss[.fff][Z|±hh:mm]; UTC without a zone)`);
   return new Date(ms).toISOString();
 }
 
@@ -175,7 +203,8 @@ export function parseLogFilters(
   const tag = one(q, 'tag');
   if (tag !== undefined) {
     // The handset's filter syntax: exact, case-sensitive tags joined by `|`.
-    f.tag = tag.split('|').filter((t) => t !== '');
+    // Blanks around a `|` are not part of a tag (tags never hold blanks).
+    f.tag = list(tag, '|');
     if (f.tag.length === 0) throw bad('tag', 'is empty');
   }
   const tagContains = one(q, 'tag_contains');
