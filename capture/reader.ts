@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import { TextDecoder } from 'node:util';
 import { createGunzip } from 'node:zlib';
 import { HandlogError } from '../core/errors.js';
+import { decodeText } from '../parsers/text.js';
 import { CaptureDecoder, sniffCapture } from './pcap.js';
 import { decodeIp, decodeTransport, Defragmenter, type SkipReason } from './packet.js';
 import { looksLikeSyslog, TcpReassembler } from './tcp-stream.js';
@@ -118,7 +119,7 @@ export async function* readCapture(path: string, stats: ReadStats, opts: ReadOpt
   let firstLine = startByte === 0;
   if (startByte > 0) stats.kind = 'text';
   const textLine = (line: Buffer, truncated: boolean) => {
-    let s = line.toString('utf8');
+    let s = decodeText(line); // not-UTF-8 bytes as Windows-1252, not U+FFFD
     if (firstLine) {
       firstLine = false;
       if (s.charCodeAt(0) === 0xfeff) s = s.slice(1);
@@ -144,7 +145,7 @@ export async function* readCapture(path: string, stats: ReadStats, opts: ReadOpt
         }
         if (kind !== null) {
           tcp = new TcpReassembler((m) => {
-            emit({ raw: m.data.toString('utf8'), tsMs: m.tsMs, sourceIp: m.src, transport: 'tcp', truncated: m.truncated });
+            emit({ raw: decodeText(m.data), tsMs: m.tsMs, sourceIp: m.src, transport: 'tcp', truncated: m.truncated });
           }, maxFrameBytes);
           const reasm = tcp;
           const defrag = new Defragmenter();
@@ -165,7 +166,7 @@ export async function* readCapture(path: string, stats: ReadStats, opts: ReadOpt
               let end = payload.length;
               while (end > 0 && (payload[end - 1] === 0x0a || payload[end - 1] === 0x0d || payload[end - 1] === 0)) end--;
               payload = payload.subarray(0, Math.min(end, maxFrameBytes));
-              emit({ raw: payload.toString('utf8'), tsMs: p.tsMs, sourceIp: d.src, transport: 'udp', truncated: end > maxFrameBytes });
+              emit({ raw: decodeText(payload), tsMs: p.tsMs, sourceIp: d.src, transport: 'udp', truncated: end > maxFrameBytes });
               return;
             }
             reasm.push(d, p.tsMs);

@@ -6,6 +6,7 @@ import type { Counter, Registry } from '../core/metrics.js';
 import { snippet, type Logger } from '../core/logger.js';
 import { eventTime, type StoredRecord, type Transport } from '../core/record.js';
 import { parseLine } from '../parsers/detect.js';
+import { decodeText } from '../parsers/text.js';
 import { toIso } from '../parsers/time.js';
 import { encodeLogRowLenient, encodeLogRowTsv } from '../store/encode.js';
 import type { Wal } from './wal.js';
@@ -70,7 +71,7 @@ export function createPipeline(config: PipelineConfig, deps: PipelineDeps): Pipe
 
   function ingest(frame: IngestFrame): boolean {
     receivedCounter(frame.transport).inc();
-    const raw = frame.data.toString('utf8');
+    const raw = decodeText(frame.data); // not-UTF-8 bytes as Windows-1252, not U+FFFD
     const rec = parseLine(raw, { receivedAtMs: frame.receivedAtMs, tz: config.tz });
     if (frame.truncated) {
       const note = 'message cut at the maximum frame size';

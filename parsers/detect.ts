@@ -10,6 +10,7 @@ import { isPivotBody, readPivotBody } from './pivot.js';
 import { parseFacilityLevel, parsePri, type Pri } from './pri.js';
 import { readBsdRest, readTagAt, tagEnd, tagStart } from './rfc3164.js';
 import { cleanTag } from './tag.js';
+import { decodeText } from './text.js';
 import { parseRfc5424, type StructuredData } from './rfc5424.js';
 import { bsdTimeEnd, digitsAt, parseBsdTimeAt, parseIsoAt, readBsdTime, toIso } from './time.js';
 
@@ -20,8 +21,6 @@ export interface ParsedRecord extends LogRecord {
   msgid?: string;
   structured_data?: StructuredData;
 }
-
-const decoder = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
 
 /** Strip what frames a line on the wire or in a file: trailing CR, LF, NUL; a leading BOM or NUL. */
 export function stripLineEnd(s: string): string {
@@ -41,7 +40,7 @@ export function stripLineEnd(s: string): string {
 }
 
 export function parseLine(input: string | Uint8Array, ctx: ParseContext): ParsedRecord {
-  const text = typeof input === 'string' ? input : decoder.decode(input);
+  const text = typeof input === 'string' ? input : decodeText(input);
   const s = stripLineEnd(text);
   try {
     return parseText(s, ctx);

@@ -63,3 +63,18 @@ describe('four-digit years below 100', () => {
     expect(iso.syslog_time).toBe('0099-06-01T00:00:00.000Z');
   });
 });
+
+describe('bytes that are not UTF-8', () => {
+  it('are read as Windows-1252, valid UTF-8 around them kept', async () => {
+    const { decodeText } = await import('./text.js');
+    expect(decodeText(Buffer.from('caf\xe9 \x93quoted\x94 \x80 \x81', 'latin1'))).toBe('café \u201cquoted\u201d € \u0081');
+    expect(decodeText(Buffer.concat([Buffer.from('naïve '), Buffer.from([0xe9, 0xed, 0xa0, 0x80, 0xf0, 0x9f, 0x98, 0x80])]))).toBe(
+      'naïve é\u00ed\u00a0€😀',
+    );
+    expect(decodeText(Buffer.from('plain ascii'))).toBe('plain ascii');
+  });
+  it('keep their characters in message through parseLine', () => {
+    const rec = parseLine(Buffer.from('<13>Dec  2 15:00:00 host app: caf\xe9', 'latin1'), NOW);
+    expect(rec.message).toBe('café');
+  });
+});
