@@ -78,3 +78,16 @@ describe('bytes that are not UTF-8', () => {
     expect(rec.message).toBe('café');
   });
 });
+
+describe('RFC 3164 header separators', () => {
+  it('takes tabs between the header fields as spaces', () => {
+    const rec = parseLine('<13>Dec  2 15:00:00\thost\tapp[7]: tabbed', NOW);
+    expect(rec).toMatchObject({ host: 'host', tag: 'app', pid: 7, message: 'tabbed' });
+    const body = parseLine('<134>Dec  2 15:00:00\t172.29.69.30\tSipService[3367]:\t00907a117d65|1380279900487|SipService|6|00| tabbed body', NOW);
+    expect(body).toMatchObject({ format: 'pivot', host: '172.29.69.30', mac: '00907a117d65', tag: 'SipService', message: 'tabbed body' });
+  });
+  it('skips the colon some senders put after the time (Cisco IOS)', () => {
+    const rec = parseLine('<189>Dec  2 2026 15:00:00: %LINK-3-UPDOWN: Interface Gi0/1, changed state to down', NOW);
+    expect(rec).toMatchObject({ host: null, tag: '%LINK-3-UPDOWN', syslog_time: '2026-12-02T15:00:00.000Z' });
+  });
+});

@@ -62,6 +62,19 @@ export function readTagAt(s: string, at: number, rec: LogRecord): number {
   return skipOneSpace(s, j);
 }
 
+function isWs(c: number): boolean {
+  return c === 32 || c === 9;
+}
+
+/** Index of the first space or tab at or after `i`, or -1. */
+function wsIndex(s: string, i: number): number {
+  for (; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 32 || c === 9) return i;
+  }
+  return -1;
+}
+
 function skipOneSpace(s: string, i: number): number {
   const c = s.charCodeAt(i);
   return c === 32 || c === 9 ? i + 1 : i;
@@ -82,9 +95,12 @@ function looksLikeTag(s: string, a: number, b: number): boolean {
 export function readBsdRest(s: string, at: number, rec: LogRecord): number {
   tagStart = -1;
   let i = at;
-  while (s.charCodeAt(i) === 32) i++;
+  // Cisco IOS ends the time with a colon: `Dec  2 2026 15:00:00: %LINK-3-UPDOWN: …`.
+  if (s.charCodeAt(i) === 58 && isWs(s.charCodeAt(i + 1))) i++;
+  // Some senders and relays separate the header fields with tabs.
+  while (isWs(s.charCodeAt(i))) i++;
   i = skipZoneAndYear(s, i);
-  let sp = s.indexOf(' ', i);
+  let sp = wsIndex(s, i);
   // A first token that is already `TAG:` / `TAG[pid]:` means the sender left out HOSTNAME.
   if (looksLikeTag(s, i, sp < 0 ? s.length : sp)) {
     const direct = readTagAt(s, i, rec);
@@ -95,7 +111,7 @@ export function readBsdRest(s: string, at: number, rec: LogRecord): number {
   if (mac !== null) rec.mac = mac;
   else if (s.charCodeAt(i) === 91 && s.charCodeAt(sp - 1) === 93) rec.host = s.slice(i + 1, sp - 1);
   else rec.host = s.slice(i, sp);
-  while (s.charCodeAt(sp) === 32) sp++;
+  while (isWs(s.charCodeAt(sp))) sp++;
   const t = readTagAt(s, sp, rec);
   return t >= 0 ? t : sp;
 }
