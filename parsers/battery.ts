@@ -88,21 +88,24 @@ export function decodeBatteryStatus(message: string): BatteryInfo | null {
 const PCT = 'Battery percentage:';
 const TEMP = 'Battery temperature:';
 
+const TEMP_VALUE = /^(-?\d+(?:\.\d+)?)\s*(?:°\s*)?C?$/;
+
 /** SlnkHTTPServerUtils' human-readable battery lines. */
 export function decodeHttpServerBattery(message: string): BatteryInfo | null {
   let i = message.indexOf(PCT);
   if (i >= 0) {
-    const v = Number(message.slice(i + PCT.length).trim());
-    if (!Number.isFinite(v) || message.slice(i + PCT.length).trim() === '') return null;
-    // The guide: the percentage is 0 to 1.0, so 1.0 means 100 %.
-    return { level_pct: Math.round(v * 1000) / 10 };
+    const rest = message.slice(i + PCT.length).trim();
+    const v = Number(rest);
+    if (!Number.isFinite(v) || rest === '' || v < 0 || v > 100) return null;
+    // The guide: the percentage is 0 to 1.0, so 1.0 means 100 %. A value above 1 is already a
+    // percentage (multiplying it would chart 8700 %).
+    return { level_pct: v <= 1 ? Math.round(v * 1000) / 10 : v };
   }
   i = message.indexOf(TEMP);
   if (i >= 0) {
-    const rest = message.slice(i + TEMP.length).trim();
-    const v = Number(rest);
-    if (!Number.isFinite(v) || rest === '') return null;
-    return { temperature_c: v };
+    const m = TEMP_VALUE.exec(message.slice(i + TEMP.length).trim());
+    if (m === null) return null;
+    return { temperature_c: Number(m[1]) };
   }
   return null;
 }

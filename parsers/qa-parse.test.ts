@@ -91,3 +91,22 @@ describe('RFC 3164 header separators', () => {
     expect(rec).toMatchObject({ host: null, tag: '%LINK-3-UPDOWN', syslog_time: '2026-12-02T15:00:00.000Z' });
   });
 });
+
+describe('SlnkHTTPServerUtils battery lines', () => {
+  const http = (text: string) =>
+    parseLine(`<135>Dec  2 15:00:00 172.29.69.30 SlnkHTTPServerUtils[3093]: 00907a117d65|1764687600000|SlnkHTTPServerUtils|7|00| ${text}`, NOW)
+      .battery;
+  it('reads the guide fraction as a percentage', () => {
+    expect(http('Battery percentage: 1.0')).toEqual({ level_pct: 100 });
+    expect(http('Battery percentage: 0.87')).toEqual({ level_pct: 87 });
+  });
+  it('does not make 8700 % of a value that is already a percentage, nor decode impossible values', () => {
+    expect(http('Battery percentage: 87')).toEqual({ level_pct: 87 });
+    expect(http('Battery percentage: 250')).toBeUndefined();
+    expect(http('Battery percentage: -0.5')).toBeUndefined();
+  });
+  it('reads a temperature with its unit', () => {
+    expect(http('Battery temperature: 26.3C')).toEqual({ temperature_c: 26.3 });
+    expect(http('Battery temperature: 26.3 °C')).toEqual({ temperature_c: 26.3 });
+  });
+});
