@@ -121,6 +121,17 @@ describe('GET /api/logs/tail', () => {
     expect(metric(metrics, 'handlog_tail_clients')).toBe(0);
   });
 
+  it('sends a row as /api/logs returns it: fields the store does not keep (RFC5424 msgid, structured data) are left out', async () => {
+    const { app, pipeline } = setup();
+    const reader = (await app.request('/api/logs/tail')).body!.getReader();
+    const r = { ...row('00907a11baaa', 'from a 5424 sender'), format: 'rfc5424', msgid: 'ID47', structured_data: { 'ex@1': { a: 'b' } } } as StoredRecord;
+    pipeline.emit(r);
+    const got = events((await readUntil(reader, (t) => t.includes('event: log'))).text, 'log')[0] as Record<string, unknown>;
+    const { msgid: _m, structured_data: _sd, ...stored } = r as StoredRecord & { msgid: string; structured_data: unknown };
+    expect(got).toEqual(JSON.parse(JSON.stringify(stored)));
+    await reader.cancel();
+  });
+
   it('shares one pipeline subscription among clients and drops it with the last one', async () => {
     const { app, pipeline } = setup();
     const a = (await app.request('/api/logs/tail?tag=SipService')).body!.getReader();

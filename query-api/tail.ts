@@ -8,7 +8,7 @@ import type { Logger } from '../core/logger.js';
 import type { Registry } from '../core/metrics.js';
 import type { StoredRecord } from '../core/record.js';
 import type { RecordListener } from '../ingest/pipeline.js';
-import type { LogFilters } from '../store/queries.js';
+import { LOG_FIELDS, type LogFilters } from '../store/queries.js';
 import { compileFilters, type RowMatcher } from './match.js';
 
 export interface RecordSource {
@@ -61,6 +61,17 @@ interface Client {
   overflow(): void;
 }
 
+/**
+ * The row as the store keeps it and /api/logs returns it: a parser's extra fields that are not
+ * stored (RFC5424 msgid and structured data) are left out.
+ */
+function storedFields(row: StoredRecord): Record<string, unknown> {
+  const all = row as unknown as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const f of LOG_FIELDS) if (all[f] !== undefined) out[f] = all[f];
+  return out;
+}
+
 export function createTailHub(
   source: RecordSource,
   deps: { metrics: Registry; logger: Logger },
@@ -80,7 +91,7 @@ export function createTailHub(
     for (const c of clients) {
       if (!c.match(row)) continue;
       if (entry === null) {
-        const text = `event: log\ndata: ${JSON.stringify(row)}\n\n`;
+        const text = `event: log\ndata: ${JSON.stringify(storedFields(row))}\n\n`;
         entry = { text, bytes: Buffer.byteLength(text), row: true };
       }
       if (c.queuedRows + 1 > lim.maxBufferRows || c.queuedBytes + entry.bytes > lim.maxBufferBytes) c.overflow();
