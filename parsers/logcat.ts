@@ -3,6 +3,10 @@
 //   time:        02-27 18:51:16.580 V/SlnkHTTPServerUtils( 3093): Battery percentage: 1.0
 //   threadtime:  02-27 18:51:16.580  3093  3110 V SlnkHTTPServerUtils: Battery percentage: 1.0
 //   with year:   2024-02-27 18:51:16.580 … (logcat -v year)
+//   modifiers:   `zone` (18:51:16.580 +0100 …), `epoch` (1709059876.580 …), `uid` (… u0_a12  3093  3110 V …),
+//                `usec` (18:51:16.580123)
+//   process:     I( 3266) Upgrade not required: …  (SlnkOTA)
+//   thread:      I( 3266: 3270) Upgrade not required: …
 // The letter is the level: V/D 7, I 6, W 4, E 3, F/A 0.
 
 import { emptyRecord, severityName, type LogRecord, type YearRule } from '../core/record.js';
@@ -22,6 +26,7 @@ export interface Logcat {
 /** `L/TAG( PID): MSG` at `at`. */
 function parseBrief(s: string, at: number): Omit<Logcat, 'timeMs'> | null {
   const severity = severityByLetter(s.charCodeAt(at));
+  if (severity >= 0 && s.charCodeAt(at + 1) === 40 /* ( */) return parseProcessOrThread(s, at, severity);
   if (severity < 0 || s.charCodeAt(at + 1) !== 47 /* / */) return null;
   const close = s.indexOf('):', at + 2);
   if (close < 0) {
@@ -37,6 +42,29 @@ function parseBrief(s: string, at: number): Omit<Logcat, 'timeMs'> | null {
   let m = close + 2;
   if (s.charCodeAt(m) === 32) m++;
   return { severity, tag: cleanTag(s.slice(at + 2, open)), pid: Number(pidText), tid: null, message: s.slice(m) };
+}
+
+/** `L( PID) MSG  (TAG)` (-v process) or `L( PID: TID) MSG` (-v thread). */
+function parseProcessOrThread(s: string, at: number, severity: number): Omit<Logcat, 'timeMs'> | null {
+  const close = s.indexOf(') ', at + 2);
+  if (close < 0) return null;
+  const ids = /^ *(\d{1,10})(?: *: *(\d{1,10}))? *$/.exec(s.slice(at + 2, close));
+  if (ids === null) return null;
+  let message = s.slice(close + 2);
+  let tag: string | null = null;
+  if (ids[2] === undefined && message.endsWith(')')) {
+    const open = message.lastIndexOf('  (');
+    if (open >= 0) {
+      tag = cleanTag(message.slice(open + 3, -1));
+      message = message.slice(0, open);
+    }
+  }
+  return { severity, tag, pid: Number(ids[1]), tid: ids[2] === undefined ? null : Number(ids[2]), message };
+}
+
+/** A character of an Android user name as logcat -v uid prints it (`u0_a12`, `system`). */
+function isUidChar(c: number): boolean {
+  return isDigit(c) || c === 95 || ((c | 0x20) >= 97 && (c | 0x20) <= 122);
 }
 
 function skipSpaces(s: string, i: number): number {
@@ -57,6 +85,15 @@ function readInt(s: string, i: number): { v: number; end: number } | null {
 /** Date prefix `MM-DD hh:mm:ss.mmm` or `YYYY-MM-DD hh:mm:ss.mmm`; milliseconds required. */
 function parseLogcatTime(s: string, tz: string, refMs: number, rule: YearRule): { ms: number; end: number } | null {
   let i = 0;
+  // -v epoch: seconds since the epoch, milli- or microseconds after the dot.
+  while (isDigit(s.charCodeAt(i))) i++;
+  if ((i === 9 || i === 10) && s.charCodeAt(i) === 46) {
+    const f = fractionAt(s, i);
+    const n = f.end - i - 1;
+    if ((n === 3 || n === 6) && s.charCodeAt(f.end) === 32) return { ms: Number(s.slice(0, i)) * 1000 + f.ms, end: f.end };
+    return null;
+  }
+  i = 0;
   let year = -1;
   if (digitsAt(s, 0, 4) >= 0 && s.charCodeAt(4) === 45) {
     year = digitsAt(s, 0, 4);
@@ -72,6 +109,19 @@ function parseLogcatTime(s: string, tz: string, refMs: number, rule: YearRule): 
     return null;
   const frac = fractionAt(s, i + 14);
   if (frac.end === i + 14) return null; // logcat always prints milliseconds; Kiwi's prefix does not
+  // -v zone: ` +hhmm` after the time; the time is then in that offset, not in `tz`.
+  const z = s.charCodeAt(frac.end + 1);
+  const oh = digitsAt(s, frac.end + 2, 2);
+  const om = digitsAt(s, frac.end + 4, 2);
+  if (s.charCodeAt(frac.end) === 32 && (z === 43 || z === 45) && oh >= 0 && om >= 0 && s.charCodeAt(frac.end + 6) === 32) {
+    const offsetMs = (z === 45 ? -1 : 1) * (oh * 60 + om) * 60_000;
+    const wall =
+      year >= 0
+        ? wallTimeToUtc('UTC', year, month - 1, day, hour, minute, second, frac.ms)
+        : inferYear('UTC', refMs + offsetMs, month - 1, day, hour, minute, second, frac.ms, rule);
+    if (Number.isNaN(wall)) return null;
+    return { ms: wall - offsetMs, end: frac.end + 6 };
+  }
   const ms =
     year >= 0
       ? wallTimeToUtc(tz, year, month - 1, day, hour, minute, second, frac.ms)
@@ -90,14 +140,27 @@ export function parseLogcat(s: string, tz: string, refMs: number, rule: YearRule
   if (t === null) return null;
   let i = skipSpaces(s, t.end);
   if (i === t.end) return null;
+  // -v uid puts the uid, a name like `u0_a12` or a number, before PID.
+  let u = i;
+  while (u < s.length && isUidChar(s.charCodeAt(u))) u++;
+  if (!isDigit(s.charCodeAt(i)) && u - i > 1 && u - i <= 16 && s.charCodeAt(u) === 32 && isDigit(s.charCodeAt(skipSpaces(s, u)))) {
+    i = skipSpaces(s, u);
+  }
   if (isDigit(s.charCodeAt(i))) {
     // threadtime: PID TID L TAG: MSG
-    const pid = readInt(s, i);
+    let pid = readInt(s, i);
     if (pid === null) return null;
     i = skipSpaces(s, pid.end);
-    const tid = readInt(s, i);
+    let tid = readInt(s, i);
     if (tid === null) return null;
     i = skipSpaces(s, tid.end);
+    const third = readInt(s, i);
+    if (third !== null) {
+      // numeric uid: UID PID TID
+      pid = tid;
+      tid = third;
+      i = skipSpaces(s, third.end);
+    }
     const severity = severityByLetter(s.charCodeAt(i));
     if (severity < 0 || s.charCodeAt(i + 1) !== 32) return null;
     i = skipSpaces(s, i + 1);

@@ -110,3 +110,33 @@ describe('SlnkHTTPServerUtils battery lines', () => {
     expect(http('Battery temperature: 26.3 °C')).toEqual({ temperature_c: 26.3 });
   });
 });
+
+describe('more adb logcat -v forms', () => {
+  it('process: `I(  576) message  (Tag)`', () => {
+    const rec = parseLine('I( 3266) Upgrade not required: Local signature: 1 remote signature: 1  (SlnkOTA)', NOW);
+    expect(rec).toMatchObject({ format: 'logcat', severity: 6, pid: 3266, tag: 'SlnkOTA', message: 'Upgrade not required: Local signature: 1 remote signature: 1' });
+    expect(rec.event).toMatchObject({ type: 'ota_check', upgrade_required: false });
+  });
+  it('thread: `I(  576:  600) message`', () => {
+    const rec = parseLine('W( 2582: 2590) battery low', NOW);
+    expect(rec).toMatchObject({ format: 'logcat', severity: 4, pid: 2582, tid: 2590, tag: null, message: 'battery low' });
+  });
+  it('threadtime with the zone modifier (-v threadtime,zone)', () => {
+    const rec = parseLine('12-02 16:00:00.123 +0100  1234  5678 I ActivityManager: Start proc', NOW);
+    expect(rec).toMatchObject({ format: 'logcat', pid: 1234, tid: 5678, tag: 'ActivityManager', device_time: '2026-12-02T15:00:00.123Z' });
+  });
+  it('time with the zone modifier (-v time,zone)', () => {
+    const rec = parseLine('12-02 09:00:00.123 -0600 I/battery_level( 2488): [81,3986,254]', NOW);
+    expect(rec).toMatchObject({ device_time: '2026-12-02T15:00:00.123Z', battery: { level_pct: 81 } });
+  });
+  it('threadtime with the epoch modifier (-v threadtime,epoch)', () => {
+    const rec = parseLine('1764687600.123  1234  5678 E AndroidRuntime: FATAL EXCEPTION: main', NOW);
+    expect(rec).toMatchObject({ format: 'logcat', severity: 3, tag: 'AndroidRuntime', device_time: '2025-12-02T15:00:00.123Z' });
+  });
+  it('threadtime with the uid modifier (-v threadtime,uid)', () => {
+    const rec = parseLine('12-02 15:00:00.123 u0_a12  1234  5678 I Tag: with uid', NOW);
+    expect(rec).toMatchObject({ format: 'logcat', pid: 1234, tid: 5678, tag: 'Tag', message: 'with uid' });
+    const num = parseLine('12-02 15:00:00.123  1000  1234  5678 D Tag: numeric uid', NOW);
+    expect(num).toMatchObject({ format: 'logcat', pid: 1234, tid: 5678, tag: 'Tag', message: 'numeric uid' });
+  });
+});
