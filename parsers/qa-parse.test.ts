@@ -140,3 +140,24 @@ describe('more adb logcat -v forms', () => {
     expect(num).toMatchObject({ format: 'logcat', pid: 1234, tid: 5678, tag: 'Tag', message: 'numeric uid' });
   });
 });
+
+describe('wpa_supplicant disconnects', () => {
+  const wpa = (text: string) =>
+    parseLine(`<134>Dec  2 15:00:00 172.29.69.30 wpa_supplicant[900]: 00907a117d65|1764687600000|wpa_supplicant|6|00| ${text}`, NOW).event;
+  it('calls a disconnect a handshake failure only for the handshake reason codes (15 4-way timeout, 16, 17)', () => {
+    expect(wpa('wlan0: CTRL-EVENT-DISCONNECTED bssid=00:11:22:33:44:55 reason=15')).toEqual({
+      type: 'wifi_handshake_failed',
+      bssid: '001122334455',
+      reason_code: 15,
+      detail: null,
+    });
+  });
+  it('reports an ordinary disconnect (reason 3, leaving) as wifi_disconnected, not a handshake failure', () => {
+    expect(wpa('wlan0: CTRL-EVENT-DISCONNECTED bssid=00:11:22:33:44:55 reason=3 locally_generated=1')).toEqual({
+      type: 'wifi_disconnected',
+      bssid: '001122334455',
+      reason_code: 3,
+      detail: null,
+    });
+  });
+});
