@@ -9,6 +9,7 @@ import { Registry } from '../core/metrics.js';
 import type { Store } from '../store/client.js';
 import { createApp } from './app.js';
 import { parseInterval, parseLogFilters, parseTimeZone, ROUTE_PARAMS } from './params.js';
+import { encodeCursor } from '../store/queries.js';
 
 const NOW = Date.parse('2026-03-10T12:00:00.000Z');
 
@@ -43,6 +44,7 @@ const bad: [string, string][] = [
   [`/api/logs/tail?q=${encodeURIComponent('a b c d e f g h i j k l m n o p "q r"')}`, 'q'],
   ['/api/logs/count?limit=5', 'limit'],
   ['/api/logs/count?cursor=x', 'cursor'],
+  ['/api/logs?cursor=abc', 'cursor'],
   ['/api/logs/export?format=xml', 'format'],
   ['/api/logs/export?format=csv&format=ndjson', 'format'],
   ['/api/logs/export?limit=10', 'limit'],
@@ -129,10 +131,12 @@ describe('400 naming the parameter', () => {
 });
 
 describe('parseLogFilters', () => {
+  const CURSOR = encodeCursor({ timeMs: NOW - 1000, id: '6f1c1f64-4b7e-4c52-9d6f-1d7f3c1a0001' });
+
   it('parses every filter', () => {
     const q = new URLSearchParams(
       'mac=00:90:7A:11:BA:AA, 00907a11bbbb&mac=0090.7a11.cccc&tag=SipService|SlnkOTA&tag=WifiMgr&tag_contains=wifi' +
-        '&severity=fatal,3,err&max_severity=warn&q=%20call%20state%20&host=172.29.4.17&session=cap&from=-15m&to=now&limit=50&cursor=abc',
+        '&severity=fatal,3,err&max_severity=warn&q=%20call%20state%20&host=172.29.4.17&session=cap&from=-15m&to=now&limit=50&cursor=' + CURSOR,
     );
     expect(parseLogFilters(q, NOW, 'logs')).toEqual({
       mac: ['00907a11baaa', '00907a11bbbb', '00907a11cccc'],
@@ -146,7 +150,8 @@ describe('parseLogFilters', () => {
       from: '2026-03-10T11:45:00.000Z',
       to: '2026-03-10T12:00:00.000Z',
       limit: 50,
-      cursor: 'abc',
+      cursor: CURSOR,
+      anchor_ms: NOW,
     });
   });
 
@@ -196,6 +201,25 @@ describe('times (from, to)', () => {
   it('a relative time that reaches past the calendar is a 400, not a 500', () => {
     expect(() => range('from=-999999999d')).toThrow(/^from: /);
     expect(range('from=-99999999d').from).toMatch(/^-2\d{5}-/);
+  });
+});
+
+describe('paging a relative time range', () => {
+  const ID = '6f1c1f64-4b7e-4c52-9d6f-1d7f3c1a0001';
+
+  it('the first page resolves -15m against now and remembers that now for the next pages', () => {
+    expect(parseLogFilters(new URLSearchParams('from=-15m&limit=5'), NOW, 'logs')).toEqual({ from: '2026-03-10T11:45:00.000Z', limit: 5, anchor_ms: NOW });
+  });
+
+  it('a later page keeps the first page\'s window: its oldest rows do not fall out while the user pages', () => {
+    const cursor = encodeCursor({ timeMs: NOW - 60_000, id: ID, anchorMs: NOW });
+    const later = parseLogFilters(new URLSearchParams(`from=-15m&to=now&cursor=${cursor}`), NOW + 10 * 60_000, 'logs');
+    expect(later).toMatchObject({ from: '2026-03-10T11:45:00.000Z', to: '2026-03-10T12:00:00.000Z', anchor_ms: NOW });
+  });
+
+  it('absolute times need no anchor, and cursors stay as they were', () => {
+    expect(parseLogFilters(new URLSearchParams('from=2026-03-10T11:00:00Z'), NOW, 'logs')).toEqual({ from: '2026-03-10T11:00:00.000Z', limit: 100 });
+    expect(encodeCursor({ timeMs: 5, id: ID })).toBe(Buffer.from(JSON.stringify([5, ID])).toString('base64url'));
   });
 });
 

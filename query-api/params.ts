@@ -7,7 +7,7 @@ import { SEVERITY_NAMES } from '../core/record.js';
 import { parseMac } from '../parsers/mac.js';
 import { isValidTimeZone } from '../parsers/time.js';
 import { MAX_TEXT_TERMS, textTerms } from '../core/text-query.js';
-import { DEFAULT_LIMIT, LOG_FIELDS, MAX_LIMIT, type LogFilters } from '../store/queries.js';
+import { decodeCursor, DEFAULT_LIMIT, LOG_FIELDS, MAX_LIMIT, type LogFilters } from '../store/queries.js';
 
 /** The log filters of DESIGN §4 (paging and format are per route). */
 export const LOG_FILTER_PARAMS = ['mac', 'tag', 'tag_contains', 'severity', 'max_severity', 'q', 'host', 'session', 'from', 'to'] as const;
@@ -113,6 +113,12 @@ function isoTimeMs(t: string): number | null {
   if (date.getUTCMonth() !== mo - 1 || date.getUTCDate() !== d) return null;
   date.setUTCHours(h, mi, s, ms);
   return date.getTime() - (zone?.[1] === '-' ? -1 : 1) * (oh * 60 + om) * 60_000;
+}
+
+/** Whether a time parameter is relative to the clock (`-15m`, `now`) rather than absolute. */
+function isRelativeTime(v: string): boolean {
+  const t = v.trim();
+  return t === 'now' || RELATIVE.test(t);
 }
 
 /**
@@ -222,11 +228,15 @@ export function parseLogFilters(
   if (host !== undefined && host !== '') f.host = host;
   const session = one(q, 'session');
   if (session !== undefined && session !== '') f.session = session;
-  if (route !== 'logs/tail') Object.assign(f, parseTimeRange(q, nowMs));
+  const cursor = route === 'logs' ? one(q, 'cursor') : undefined;
+  // A later page resolves a relative range (`-15m`) against the first page's clock, kept in the
+  // cursor: otherwise the window slides while the user pages and its oldest rows are never shown.
+  const anchorMs = cursor === undefined || cursor === '' ? nowMs : (decodeCursor(cursor).anchorMs ?? nowMs);
+  if (route !== 'logs/tail') Object.assign(f, parseTimeRange(q, anchorMs));
   if (route === 'logs') {
     f.limit = parseLimit(q, 'limit', DEFAULT_LIMIT, MAX_LIMIT);
-    const cursor = one(q, 'cursor');
     if (cursor !== undefined && cursor !== '') f.cursor = cursor;
+    if ([one(q, 'from'), one(q, 'to')].some((t) => t !== undefined && isRelativeTime(t))) f.anchor_ms = anchorMs;
     const fields = one(q, 'fields');
     if (fields !== undefined) f.fields = parseFields(fields);
   }

@@ -33,6 +33,11 @@ export interface LogFilters {
   /** Opaque next_cursor of the previous page. */
   cursor?: string;
   /**
+   * The clock a relative `from`/`to` (`-15m`) was resolved against, when one was given: carried in
+   * next_cursor so that every page of a search has the first page's window.
+   */
+  anchor_ms?: number;
+  /**
    * Record fields of each row of a page (`id` and `time` always); absent = every field. A page
    * reads its columns for just its rows, so fewer fields is a faster page (the UI's log table asks
    * for what it shows and fetches the rest of a row when it is opened).
@@ -170,28 +175,35 @@ function messageCondition(q: string, mode: MessageSearchMode, params: Record<str
 
 // ---------------------------------------------------------------------------------------------
 
-interface Cursor {
+export interface Cursor {
   timeMs: number;
   id: string;
+  /** LogFilters.anchor_ms of the first page, when its time range was relative. */
+  anchorMs?: number;
 }
 
-function encodeCursor(c: Cursor): string {
-  return Buffer.from(JSON.stringify([c.timeMs, c.id]), 'utf8').toString('base64url');
+const BAD_CURSOR = 'cursor: is not valid (pass the next_cursor of the previous page unchanged)';
+
+export function encodeCursor(c: Cursor): string {
+  const v = c.anchorMs === undefined ? [c.timeMs, c.id] : [c.timeMs, c.id, c.anchorMs];
+  return Buffer.from(JSON.stringify(v), 'utf8').toString('base64url');
 }
 
-function decodeCursor(raw: string): Cursor {
+export function decodeCursor(raw: string): Cursor {
   let v: unknown;
   try {
     v = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8'));
   } catch {
-    throw badRequest('cursor is not valid');
+    throw badRequest(BAD_CURSOR);
   }
-  if (!Array.isArray(v) || v.length !== 2) throw badRequest('cursor is not valid');
-  const [timeMs, id] = v as unknown[];
+  if (!Array.isArray(v) || (v.length !== 2 && v.length !== 3)) throw badRequest(BAD_CURSOR);
+  const [timeMs, id, anchorMs] = v as unknown[];
   if (typeof timeMs !== 'number' || !Number.isSafeInteger(timeMs) || typeof id !== 'string' || !UUID.test(id)) {
-    throw badRequest('cursor is not valid');
+    throw badRequest(BAD_CURSOR);
   }
-  return { timeMs, id };
+  if (anchorMs === undefined) return { timeMs, id };
+  if (typeof anchorMs !== 'number' || !Number.isSafeInteger(anchorMs)) throw badRequest(BAD_CURSOR);
+  return { timeMs, id, anchorMs };
 }
 
 function isoMs(name: string, v: string): number {
@@ -281,7 +293,10 @@ export async function searchLogs(client: ClickHouseClient, f: LogFilters): Promi
   );
   const page = rows.slice(0, limit);
   const last = page[page.length - 1];
-  const next = rows.length > limit && last !== undefined ? encodeCursor({ timeMs: num(last['time_ms']) ?? 0, id: text(last['id']) }) : null;
+  const next =
+    rows.length > limit && last !== undefined
+      ? encodeCursor({ timeMs: num(last['time_ms']) ?? 0, id: text(last['id']), ...(f.anchor_ms === undefined ? {} : { anchorMs: f.anchor_ms }) })
+      : null;
   const fields = f.fields;
   return { rows: fields === undefined ? page.map(rowToRecord) : page.map((r) => pick(rowToRecord(r), fields)), next_cursor: next };
 }

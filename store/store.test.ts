@@ -15,7 +15,7 @@ import { HandlogError } from '../core/errors.js';
 import { silentLogger } from '../core/logger.js';
 import { classifyStoreError, isRefusal, openStore, parseClickhouseUrl, type Store } from './client.js';
 import { getDevice, listDevices } from './devices.js';
-import { countLogs, getLog, messageSearchMode, searchLogs, type LogFilters } from './queries.js';
+import { countLogs, decodeCursor, getLog, messageSearchMode, searchLogs, type LogFilters } from './queries.js';
 import { LOG_COLUMNS, LOG_INPUT_TYPES, MIGRATIONS, runMigrations } from './schema.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'handlog-store-'));
@@ -246,6 +246,13 @@ describe('insert and search', () => {
       expect((await rejection(searchLogs(store.client, f))).code).toBe('BAD_REQUEST');
     }
     expect((await rejection(getLog(store.client, 'x'))).code).toBe('BAD_REQUEST');
+  });
+
+  test('the clock of a relative range travels in next_cursor (absent when there is none)', async () => {
+    const anchored = await searchLogs(store.client, { from: iso(NOW - 3_600_000), anchor_ms: NOW - 5, limit: 1 });
+    expect(decodeCursor(anchored.next_cursor ?? '').anchorMs).toBe(NOW - 5);
+    const plain = await searchLogs(store.client, { from: iso(NOW - 3_600_000), limit: 1 });
+    expect(decodeCursor(plain.next_cursor ?? '')).not.toHaveProperty('anchorMs');
   });
 
   test('cursor pages neither skip nor repeat rows while new rows arrive', async () => {
