@@ -161,3 +161,17 @@ describe('wpa_supplicant disconnects', () => {
     });
   });
 });
+
+describe("RFC 3164's own examples", () => {
+  it('uses the year of `Aug 24 05:34:00 CST 1987` (§5.4), not the receive year', () => {
+    const rec = parseLine("<165>Aug 24 05:34:00 CST 1987 mymachine myproc[10]: %% It's time to make the do-nuts.", NOW);
+    expect(rec).toMatchObject({ host: 'mymachine', tag: 'myproc', pid: 10, syslog_time: '1987-08-24T05:34:00.000Z' });
+  });
+});
+
+describe('the header time cache', () => {
+  it('does not give the year of `… CST 1987` to the next line with the same month, day and time', () => {
+    parseLine('<165>Aug 24 05:34:00 CST 1987 mymachine myproc[10]: first', NOW);
+    expect(parseLine('<165>Aug 24 05:34:00 mymachine myproc[10]: second', NOW).syslog_time).toBe('2026-08-24T05:34:00.000Z');
+  });
+});

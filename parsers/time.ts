@@ -364,6 +364,20 @@ export function readBsdTime(s: string, at: number, tz: string, refMs: number, ru
   return r.ms;
 }
 
+/**
+ * The year of RFC 3164's own example `Aug 24 05:34:00 CST 1987 mymachine …` (a zone abbreviation
+ * and a year after the time, at `at`), or -1. The abbreviation is ambiguous (CST is three zones) and
+ * is not used; readBsdRest skips both.
+ */
+function zoneAndYearAt(s: string, at: number): number {
+  if (s.charCodeAt(at) !== 32) return -1;
+  let j = at + 1;
+  while (j < at + 6 && s.charCodeAt(j) >= 65 && s.charCodeAt(j) <= 90) j++;
+  if (j - at - 1 < 3 || s.charCodeAt(j) !== 32) return -1;
+  const year = digitsAt(s, j + 1, 4);
+  return year >= 1900 && s.charCodeAt(j + 5) === 32 ? year : -1;
+}
+
 function parseBsdTimeUncached(s: string, at: number, tz: string, refMs: number, rule: YearRule): ParsedTime | null {
   const month = monthIndex(s, at);
   if (month < 0 || s.charCodeAt(at + 3) !== 32) return null;
@@ -389,10 +403,16 @@ function parseBsdTimeUncached(s: string, at: number, tz: string, refMs: number, 
   const second = digitsAt(s, i + 6, 2);
   if (hour < 0 || minute < 0 || second < 0 || s.charCodeAt(i + 2) !== 58 || s.charCodeAt(i + 5) !== 58) return null;
   const frac = fractionAt(s, i + 8);
+  let end = frac.end;
+  if (year < 0) {
+    year = zoneAndYearAt(s, end);
+    // The zone and year belong to the time (and to the cache key of readBsdTime).
+    if (year >= 0) end = s.indexOf(' ', end + 1) + 5;
+  }
   const ms =
     year >= 0
       ? wallTimeToUtc(tz, year, month, day, hour, minute, second, frac.ms)
       : inferYear(tz, refMs, month, day, hour, minute, second, frac.ms, rule);
   if (Number.isNaN(ms)) return null;
-  return { ms, end: frac.end };
+  return { ms, end };
 }
