@@ -123,6 +123,14 @@ describe('400 naming the parameter', () => {
     }
   });
 
+  it('HEAD of an export answers its headers without running the query (its result would stay open: nobody reads a HEAD body)', async () => {
+    const res = await app().request('/api/logs/export?format=csv&from=-1d', { method: 'HEAD' });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/csv/);
+    expect(res.headers.get('content-disposition')).toMatch(/^attachment; filename="handlog-.*\.csv"$/);
+    expect((await app().request('/api/logs/export?format=xml', { method: 'HEAD' })).status).toBe(400);
+  });
+
   it('the tail accepts every log filter and a token', async () => {
     const res = await app().request('/api/logs/tail?mac=00907a11baaa&tag=A|B&tag_contains=x&severity=1,2&max_severity=3&q=t&host=h&session=s&token=abc');
     expect(res.status).toBe(200);

@@ -158,6 +158,19 @@ describe('GET /api/logs/tail', () => {
     expect(ended).toBe(true);
   });
 
+  it('HEAD answers the headers and leaves no client behind (Hono drops a HEAD body without cancelling it)', async () => {
+    const { app, pipeline, metrics } = setup();
+    for (let i = 0; i < 3; i++) {
+      const res = await app.request('/api/logs/tail?severity=3', { method: 'HEAD' });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    }
+    expect(pipeline.listeners.size).toBe(0);
+    expect(metric(metrics, 'handlog_tail_clients')).toBe(0);
+    // The filters are still checked.
+    expect((await app.request('/api/logs/tail?severity=loud', { method: 'HEAD' })).status).toBe(400);
+  });
+
   it('sends heartbeat comments', async () => {
     const { app } = setup({ heartbeatMs: 20 });
     const reader = (await app.request('/api/logs/tail')).body!.getReader();

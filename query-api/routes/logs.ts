@@ -46,6 +46,15 @@ export function logRoutes(deps: LogRouteDeps): Hono {
     const name = one(q, 'format') ?? 'ndjson';
     if (name !== 'ndjson' && name !== 'csv') throw bad('format', `"${name}" is not an export format (ndjson or csv)`);
     const fmt = EXPORT_FORMATS[name];
+    const stamp = new Date(deps.now()).toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/:/g, '-');
+    const headers = {
+      'Content-Type': fmt.type,
+      'Content-Disposition': `attachment; filename="handlog-${stamp}.${name}"`,
+      'Cache-Control': 'no-store',
+    };
+    // Hono answers HEAD with the GET handler's headers and drops its body without cancelling it:
+    // a query started here would keep its result open for good.
+    if (c.req.method === 'HEAD') return new Response(null, { headers });
     const rows = exportLogs(deps.client, f);
     // The first page is read before the answer starts, so that a store failure is still a JSON error.
     let pending: IteratorResult<StoredRecord> | undefined = await rows.next();
@@ -82,26 +91,20 @@ export function logRoutes(deps: LogRouteDeps): Hono {
       },
       { highWaterMark: 0 },
     );
-    const stamp = new Date(deps.now()).toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/:/g, '-');
-    return new Response(body, {
-      headers: {
-        'Content-Type': fmt.type,
-        'Content-Disposition': `attachment; filename="handlog-${stamp}.${name}"`,
-        'Cache-Control': 'no-store',
-      },
-    });
+    return new Response(body, { headers });
   });
 
   r.get('/tail', (c) => {
     const f = parseLogFilters(query(c.req.url), deps.now(), 'logs/tail');
-    return new Response(deps.tail.open(f, c.req.raw.signal), {
-      headers: {
-        'Content-Type': 'text/event-stream; charset=utf-8',
-        'Cache-Control': 'no-cache',
-        // nginx and similar proxies buffer responses unless told otherwise.
-        'X-Accel-Buffering': 'no',
-      },
-    });
+    const headers = {
+      'Content-Type': 'text/event-stream; charset=utf-8',
+      'Cache-Control': 'no-cache',
+      // nginx and similar proxies buffer responses unless told otherwise.
+      'X-Accel-Buffering': 'no',
+    };
+    // A HEAD body is dropped without being cancelled: a client opened for it would never leave.
+    if (c.req.method === 'HEAD') return new Response(null, { headers });
+    return new Response(deps.tail.open(f, c.req.raw.signal), { headers });
   });
 
   r.get('/:id', async (c) => {
