@@ -24,10 +24,10 @@ export const PARAM_DOCS: Record<string, { description: string; schema: Schema }>
   },
   host: { description: 'Exact syslog header host', schema: { type: 'string' } },
   session: { description: 'Import/replay session name', schema: { type: 'string' } },
-  from: { description: 'Start of the range on `time` (inclusive)', schema: TIME },
-  to: { description: 'End of the range on `time` (exclusive)', schema: TIME },
+  from: { description: 'Start of the range on `time` (inclusive); an ISO time without a zone is UTC', schema: TIME },
+  to: { description: 'End of the range on `time` (exclusive); an ISO time without a zone is UTC', schema: TIME },
   limit: { description: 'Rows per page', schema: { type: 'integer', minimum: 1, maximum: MAX_LIMIT } },
-  cursor: { description: 'next_cursor of the previous page', schema: { type: 'string' } },
+  cursor: { description: 'next_cursor of the previous page (a relative from/to keeps the first page\'s window)', schema: { type: 'string' } },
   fields: {
     description: `Comma list of the row fields to return (id and time always; default every field; fewer fields, a faster page): ${LOG_FIELDS.join(', ')}`,
     schema: { type: 'string' },
