@@ -175,3 +175,15 @@ describe('the header time cache', () => {
     expect(parseLine('<165>Aug 24 05:34:00 mymachine myproc[10]: second', NOW).syslog_time).toBe('2026-08-24T05:34:00.000Z');
   });
 });
+
+describe('a header cut inside its time, with a zone option', () => {
+  const denver = { receivedAtMs: Date.parse('2026-12-02T15:00:00Z'), tz: 'America/Denver' };
+  it.each(['<134>Sep 27 11:05:', '<135>Oct 25 06:50:0', '<165>1 2003-10-11T22:14:1', '2013-11-15 15:23:09 Local0.Debug 172.29.101.149 Nov 15 10:23:'])(
+    '%s keeps its priority and says why, no internal parser error',
+    (line) => {
+      const rec = parseLine(line, denver);
+      expect(rec.parse_error ?? '').not.toMatch(/internal parser error/);
+      if (line.startsWith('<')) expect(rec.severity).not.toBeNull();
+    },
+  );
+});

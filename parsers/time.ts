@@ -97,7 +97,8 @@ export function wallTimeToUtc(
   second: number,
   ms: number,
 ): number {
-  if (month < 0 || month > 11 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) return NaN;
+  if (!(month >= 0 && month <= 11 && day >= 1 && day <= 31 && hour >= 0 && hour <= 23 && minute >= 0 && minute <= 59)) return NaN;
+  if (!(second >= 0 && second <= 60 && year >= 0 && Number.isFinite(ms))) return NaN; // NaN fails all of these
   if (day > daysInMonth(year, month)) return NaN; // e.g. Feb 29 in a common year
   // Date.UTC reads years 0–99 as 1900–1999; 400 Gregorian years are a whole number of days.
   const wall =
@@ -233,7 +234,8 @@ export function digitsAt(s: string, at: number, n: number): number {
   let v = 0;
   for (let i = at; i < at + n; i++) {
     const c = s.charCodeAt(i);
-    if (c < 48 || c > 57) return -1;
+    // `!(…)`: past the end charCodeAt is NaN, which fails every comparison
+    if (!(c >= 48 && c <= 57)) return -1;
     v = v * 10 + (c - 48);
   }
   return v;
