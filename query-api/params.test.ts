@@ -231,6 +231,30 @@ describe('paging a relative time range', () => {
   });
 });
 
+describe('MAC notations', () => {
+  it('takes the notations switches and operating systems print', () => {
+    const macs = (v: string) => parseLogFilters(new URLSearchParams({ mac: v }), NOW, 'logs/count').mac;
+    for (const v of [
+      '00907a11baaa',
+      '00:90:7A:11:BA:AA',
+      '00-90-7a-11-ba-aa',
+      '0090.7a11.baaa', // Cisco
+      '0090-7a11-baaa', // HPE Comware, Huawei
+      '00907a-11baaa', // HPE ProCurve / Aruba-OS switch
+      '0:90:7a:11:ba:aa', // macOS arp, unpadded octets
+      '00 90 7a 11 ba aa'.replace(/ /g, ':'),
+    ]) {
+      expect(macs(v), v).toEqual(['00907a11baaa']);
+    }
+  });
+
+  it('still refuses what is not a MAC, naming the parameter', () => {
+    for (const v of ['00907a11baa', '00:90-7a:11-ba:aa', '0090.7a11-baaa', '00:90:7a:11:ba:aa:', '000:90:7a:11:ba:aa', 'g0907a11baaa', '00907a11baaa00']) {
+      expect(() => parseLogFilters(new URLSearchParams({ mac: v }), NOW, 'logs/count'), v).toThrow(/^mac: /);
+    }
+  });
+});
+
 describe('tag lists', () => {
   it('blanks around the | of a tag list are not part of the tags', () => {
     expect(parseLogFilters(new URLSearchParams('tag=SipService | SlnkOTA&tag= WifiMgr '), NOW, 'logs/count')).toEqual({ tag: ['SipService', 'SlnkOTA', 'WifiMgr'] });

@@ -166,9 +166,18 @@ export function parseInterval(param: string, v: string): number {
   return n * (UNIT_MS[m[2] ?? 's'] ?? 1000);
 }
 
-/** A MAC in any notation → 12 lowercase hex digits, or 400. */
+/** Octets with 1 or 2 digits (macOS prints `0:90:7a:11:ba:aa`), one separator throughout. */
+const MAC_OCTETS = /^[0-9a-f]{1,2}([:-])[0-9a-f]{1,2}(?:\1[0-9a-f]{1,2}){4}$/i;
+/** Three quads with `-` (HPE Comware, Huawei: `0090-7a11-baaa`), or two halves (ProCurve: `00907a-11baaa`). */
+const MAC_QUADS = /^[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}$|^[0-9a-f]{6}-[0-9a-f]{6}$/i;
+
+/** A MAC typed by a user in any notation → 12 lowercase hex digits, or 400. */
 export function parseMacParam(param: string, v: string): string {
-  const n = parseMac(v);
+  const t = v.trim();
+  const n =
+    parseMac(t) ??
+    (MAC_OCTETS.test(t) ? t.split(/[:-]/).map((o) => o.padStart(2, '0')).join('').toLowerCase() : null) ??
+    (MAC_QUADS.test(t) ? t.replace(/-/g, '').toLowerCase() : null);
   if (n === null) throw bad(param, `"${v}" is not a MAC address (e.g. 00:90:7a:11:ba:aa or 00907a11baaa)`);
   return n;
 }
