@@ -41,7 +41,7 @@ function parseBrief(s: string, at: number): Omit<Logcat, 'timeMs'> | null {
   if (!/^\d{1,10}$/.test(pidText)) return null;
   let m = close + 2;
   if (s.charCodeAt(m) === 32) m++;
-  return { severity, tag: cleanTag(s.slice(at + 2, open)), pid: Number(pidText), tid: null, message: s.slice(m) };
+  return { severity, tag: cleanTag(s.slice(at + 2, open)), pid: u32(Number(pidText)), tid: null, message: s.slice(m) };
 }
 
 /** `L( PID) MSG  (TAG)` (-v process) or `L( PID: TID) MSG` (-v thread). */
@@ -59,7 +59,12 @@ function parseProcessOrThread(s: string, at: number, severity: number): Omit<Log
       message = message.slice(0, open);
     }
   }
-  return { severity, tag, pid: Number(ids[1]), tid: ids[2] === undefined ? null : Number(ids[2]), message };
+  return { severity, tag, pid: u32(Number(ids[1])), tid: ids[2] === undefined ? null : u32(Number(ids[2])), message };
+}
+
+/** An id the pid / tid columns hold (UInt32), else null. */
+function u32(v: number): number | null {
+  return v <= 4_294_967_295 ? v : null;
 }
 
 /** A character of an Android user name as logcat -v uid prints it (`u0_a12`, `system`). */
@@ -175,7 +180,7 @@ export function parseLogcat(s: string, tz: string, refMs: number, rule: YearRule
       tag = cleanTag(s.slice(i, colon));
       message = s.slice(colon + 2);
     }
-    return { timeMs: t.ms, severity, tag, pid: pid.v, tid: tid.v, message };
+    return { timeMs: t.ms, severity, tag, pid: u32(pid.v), tid: u32(tid.v), message };
   }
   const b = parseBrief(s, i);
   return b === null ? null : { ...b, timeMs: t.ms };

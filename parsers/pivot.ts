@@ -53,7 +53,7 @@ function parseMissed(s: string, a: number, b: number): number {
     if (c < 48 || c > 57) return -1;
     v = v * 10 + (c - 48);
   }
-  return v;
+  return v <= 4_294_967_295 ? v : -1; // what the missed_events column holds
 }
 
 /**

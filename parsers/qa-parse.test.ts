@@ -187,3 +187,15 @@ describe('a header cut inside its time, with a zone option', () => {
     },
   );
 });
+
+describe('numbers too large for their field', () => {
+  it('are not taken as pid / tid / missed events (the store cannot keep them)', () => {
+    expect(parseLine('<134>Dec  2 08:00:00 h SipService[9999999999]: x', NOW).pid).toBeNull();
+    expect(parseLine('<13>1 2026-12-02T15:00:00Z h a 9999999999 - - x', NOW).pid).toBeNull();
+    const lc = parseLine('12-02 08:00:00.000  9999999999  9999999999 I Tag: x', NOW);
+    expect([lc.format, lc.pid, lc.tid]).toEqual(['logcat', null, null]);
+    const body = parseLine('<134>Dec  2 08:00:00 h SipService[1]: 00907a11dead|1764687600000|SipService|6|99999999999| x', NOW);
+    expect(body.missed_events).toBeNull();
+    expect(body.parse_error).toBe('unrecognised missed-events field "9999999999"');
+  });
+});

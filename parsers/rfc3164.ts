@@ -15,7 +15,7 @@ function pidValue(s: string, a: number, b: number): number | null {
     if (c < 48 || c > 57) return null;
     v = v * 10 + (c - 48);
   }
-  return v;
+  return v <= 4_294_967_295 ? v : null; // what the pid column holds
 }
 
 /**

@@ -146,7 +146,7 @@ function assign(out: Rfc5424Header, f: (string | null)[]): Rfc5424Header {
   const app = f[1];
   out.app = app === undefined || app === null ? null : cleanTag(app);
   const procid = f[2];
-  out.pid = procid !== undefined && procid !== null && /^\d{1,10}$/.test(procid) ? Number(procid) : null;
+  out.pid = procid !== undefined && procid !== null && /^\d{1,10}$/.test(procid) && Number(procid) <= 4_294_967_295 ? Number(procid) : null;
   out.msgid = f[3] ?? null;
   return out;
 }

@@ -38,3 +38,38 @@ describe('encodeLogRowLenient', () => {
     expect(r.parse_error).toBe('syslog_time "9999-12-31T23:59:59.000Z" not storable (1900-2299), dropped');
   });
 });
+
+describe('numbers out of the column range', () => {
+  it.each([
+    ['<134>Dec  2 08:00:00 172.29.69.30 SipService[3367]: 00907a11dead|1764687600000|SipService|6|99999999999| huge missed', 'missed_events'],
+    ['<134>Dec  2 08:00:00 172.29.69.30 SipService[9999999999]: 00907a11dead|1764687600000|SipService|6|00| huge pid', 'pid'],
+    ['12-02 08:00:00.000  9999999999  9999999999 I Tag: logcat huge pid', 'pid'],
+    ['<13>1 2026-12-02T15:00:00Z h a 9999999999 - - 5424 huge pid', 'pid'],
+  ])('%s is stored, not dropped as unstorable', (line, field) => {
+    const r = row(line);
+    const out = encodeLogRowLenient(r, encodeLogRowTsv);
+    expect(out.line).not.toBeNull();
+    expect((r as unknown as Record<string, unknown>)[field]).toBeNull();
+    expect(r.message).toMatch(/huge/);
+  });
+  it('nulls an out-of-range number a parser let through, and says so', () => {
+    const r = row('<13>Dec  2 08:00:00 host app: x');
+    r.missed_events = 2 ** 40;
+    const out = encodeLogRowLenient(r, encodeLogRowTsv);
+    expect(out.line).not.toBeNull();
+    expect(r.missed_events).toBeNull();
+    expect(r.syslog_time).toBe('2026-12-02T08:00:00.000Z');
+    expect(r.parse_error).toBe('missed_events 1099511627776 not storable, dropped');
+  });
+});
+
+describe('battery values out of the column range', () => {
+  it('drop the value, not the row', () => {
+    const r = row('I/battery_status( 2582): [300,-1,1,0,Li-ion]');
+    expect(r.battery?.status).toBe(300);
+    const out = encodeLogRowLenient(r, encodeLogRowTsv);
+    expect(out.line).not.toBeNull();
+    expect(r.battery).toEqual({ present: true, plugged: 0, plugged_name: 'Unplugged', technology: 'Li-ion' });
+    expect(r.parse_error).toBe('battery.status 300 not storable, dropped; battery.health -1 not storable, dropped');
+  });
+});

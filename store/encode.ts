@@ -108,6 +108,22 @@ function slow(): never {
   throw SLOW;
 }
 
+const INT_FIELDS: readonly (readonly ['facility' | 'severity' | 'pid' | 'tid' | 'uptime_ms' | 'missed_events', number, number])[] = [
+  ['facility', 0, 255],
+  ['severity', 0, 255],
+  ['pid', 0, 4_294_967_295],
+  ['tid', 0, 4_294_967_295],
+  ['uptime_ms', Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
+  ['missed_events', 0, 4_294_967_295],
+];
+
+const BATTERY_INT_FIELDS: readonly (readonly ['voltage_mv' | 'status' | 'health' | 'plugged', number, number])[] = [
+  ['voltage_mv', -2_147_483_648, 2_147_483_647],
+  ['status', 0, 255],
+  ['health', 0, 255],
+  ['plugged', 0, 255],
+];
+
 /**
  * The line of a row, never losing the message: when a value cannot be stored (a body time in year
  * 2400, say) the offending times are dropped, `time` falls back to the receive time and parse_error
@@ -126,6 +142,26 @@ export function encodeLogRowLenient(row: StoredRecord, encode: (row: StoredRecor
     if (row.syslog_time !== null && isoToCh(row.syslog_time) === null) {
       notes.push(`syslog_time ${JSON.stringify(row.syslog_time)} not storable (1900-2299), dropped`);
       row.syslog_time = null;
+    }
+    // A number out of its column's range (a 10-digit pid, a missed-events count past 2^32) is
+    // dropped, not the row.
+    for (const [field, min, max] of INT_FIELDS) {
+      const v = row[field];
+      if (v !== null && v !== undefined && !(Number.isInteger(v) && v >= min && v <= max)) {
+        notes.push(`${field} ${String(v)} not storable, dropped`);
+        row[field] = null;
+      }
+    }
+    const b = row.battery;
+    if (b !== undefined) {
+      for (const [field, min, max] of BATTERY_INT_FIELDS) {
+        const v = b[field];
+        if (v !== undefined && !(Number.isInteger(v) && v >= min && v <= max)) {
+          notes.push(`battery.${field} ${String(v)} not storable, dropped`);
+          delete b[field];
+          if (field !== 'voltage_mv') delete b[`${field}_name`];
+        }
+      }
     }
     if (notes.length > 0) {
       row.time = row.device_time ?? row.syslog_time ?? row.received_at;
