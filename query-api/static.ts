@@ -44,9 +44,7 @@ export function findUiDist(start = path.dirname(fileURLToPath(import.meta.url)))
   return null;
 }
 
-function load(root: string, rel: string): Asset | null {
-  const file = path.resolve(root, rel);
-  if (!file.startsWith(root + path.sep)) return null;
+function load(file: string): Asset | null {
   let body: Buffer;
   try {
     if (!fs.statSync(file).isFile()) return null;
@@ -84,11 +82,21 @@ function send(c: Context, a: Asset, cache: string): Response {
 
 /** Mounts the UI on `app` (after the API routes). Without a build, `/` explains how to make one. */
 export function mountUi(app: Hono, uiDir: string | null): void {
-  const cache = new Map<string, Asset | null>();
+  // Keyed by the file found, and only files found: the paths clients ask for are theirs to make up
+  // (`/x1.js`, `/assets//app.js`, …), and a miss may be a file a UI rebuild adds later.
+  const cache = new Map<string, Asset>();
+  const root = uiDir === null ? null : path.resolve(uiDir);
   const asset = (rel: string): Asset | null => {
-    if (uiDir === null) return null;
-    if (!cache.has(rel)) cache.set(rel, load(path.resolve(uiDir), rel));
-    return cache.get(rel) ?? null;
+    if (root === null) return null;
+    const file = path.resolve(root, rel);
+    if (!file.startsWith(root + path.sep)) return null;
+    let a = cache.get(file);
+    if (a === undefined) {
+      const loaded = load(file);
+      if (loaded === null) return null;
+      cache.set(file, (a = loaded));
+    }
+    return a;
   };
   app.on(['GET', 'HEAD'], '*', (c, next) => {
     const p = c.req.path;
