@@ -57,10 +57,13 @@ export async function runParse(
   const sources = positionals.length === 0 ? ['-'] : positionals;
   for (const f of sources) {
     const input = f === '-' ? io.stdin : createReadStream(f);
+    // Lines as bytes (latin1 maps each byte to one char), decoded by parseLine like ingest does:
+    // bytes that are not UTF-8 are read as Windows-1252 rather than becoming U+FFFD.
+    input.setEncoding('latin1');
     const rl = createInterface({ input, crlfDelay: Infinity });
     let out = '';
     for await (const line of rl) {
-      out += JSON.stringify(parseLine(line, ctx)) + '\n';
+      out += JSON.stringify(parseLine(Buffer.from(line, 'latin1'), ctx)) + '\n';
       if (out.length > 65_536) {
         if (!io.stdout.write(out)) await new Promise((r) => io.stdout.once('drain', r));
         out = '';

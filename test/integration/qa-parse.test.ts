@@ -84,3 +84,16 @@ describe('imported files in a single-byte encoding', () => {
     expect(raws).toEqual(['2025-12-02 15:00:01 Local0.Info 10.0.0.7 Dec  2 15:00:00 10.0.0.7 app: Zurück – fertig']);
   });
 });
+
+describe('handlog parse', () => {
+  it('reads a file in a single-byte encoding as ingest does (Windows-1252, not U+FFFD)', async () => {
+    const fs = await import('node:fs');
+    const path = await import('node:path');
+    const { spawnSync } = await import('node:child_process');
+    const file = path.join(svc.dir, 'parse-latin1.txt');
+    fs.writeFileSync(file, Buffer.from('<13>Dec  2 15:00:01 host app: caf\xe9 \x80\r\n', 'latin1'));
+    const bin = path.join(import.meta.dirname, '..', '..', 'bin', 'handlog.js'); // the built CLI
+    const r = spawnSync(process.execPath, [bin, 'parse', '--now', '2026-12-02T16:00:00Z', file], { encoding: 'utf8', timeout: 20_000 });
+    expect(JSON.parse(r.stdout).message).toBe('café €');
+  });
+});
