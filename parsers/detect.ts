@@ -12,7 +12,7 @@ import { readBsdRest, readTagAt, tagEnd, tagStart } from './rfc3164.js';
 import { cleanTag } from './tag.js';
 import { decodeText } from './text.js';
 import { parseRfc5424, type StructuredData } from './rfc5424.js';
-import { bsdTimeEnd, digitsAt, parseBsdTimeAt, parseIsoAt, readBsdTime, toIso } from './time.js';
+import { bsdTimeEnd, digitsAt, monthIndex, parseBsdTimeAt, parseIsoAt, readBsdTime, toIso } from './time.js';
 
 export type { ParseContext } from '../core/record.js';
 
@@ -125,7 +125,9 @@ function parseAfterPri(s: string, pri: Pri, ctx: ParseContext): ParsedRecord {
     return withDecoders(rec);
   }
   rec.message = s.slice(at);
-  rec.parse_error = 'no timestamp after PRI';
+  // `Feb 30 12:00:00` looks like a header time but is no date.
+  const looksBsd = monthIndex(s, at) >= 0 && s.charCodeAt(at + 3) === 32 && (s.charCodeAt(at + 4) === 32 || digitsAt(s, at + 4, 1) >= 0);
+  rec.parse_error = looksBsd ? 'invalid RFC3164 timestamp' : 'no timestamp after PRI';
   return rec;
 }
 

@@ -77,6 +77,15 @@ export function readPivotBody(s: string, start: number, tz: string, refMs: numbe
   if (p < 0) {
     if (mac === null) return false;
     begin(rec, mac);
+    a = trimStart(s, fieldStart, s.length);
+    b = trimEnd(s, a, s.length);
+    const onlyTime = b > a ? readBodyTime(s, a, b, tz, refMs, rule) : NaN;
+    if (!Number.isNaN(onlyTime)) {
+      // `MAC| TIMESTAMP` and nothing more: the time is still the handset's.
+      if (bodyTimeKind === 'uptime') rec.uptime_ms = onlyTime;
+      else rec.device_time = toIso(onlyTime);
+      return finish(rec, '', 'pipe body truncated after timestamp');
+    }
     rec.message = s.slice(fieldStart).trim();
     rec.parse_error = 'pipe body truncated after MAC';
     return true;

@@ -199,3 +199,15 @@ describe('numbers too large for their field', () => {
     expect(body.parse_error).toBe('unrecognised missed-events field "9999999999"');
   });
 });
+
+describe('damaged lines say what is wrong', () => {
+  it('reads the timestamp of a network-form body cut right after it', () => {
+    const rec = parseLine('<134>Dec  2 08:00:00 h SipService[1]: 00907a117d65| 1764687600123', NOW);
+    expect(rec).toMatchObject({ format: 'pivot', mac: '00907a117d65', device_time: '2025-12-02T15:00:00.123Z', message: '' });
+    expect(rec.parse_error).toBe('pipe body truncated after timestamp');
+  });
+  it('names an impossible RFC 3164 date as such', () => {
+    const rec = parseLine('<13>Feb 30 12:00:00 host app: x', NOW);
+    expect(rec).toMatchObject({ severity: 5, message: 'Feb 30 12:00:00 host app: x', parse_error: 'invalid RFC3164 timestamp' });
+  });
+});
