@@ -50,6 +50,8 @@ export function statsRoutes(deps: { client: ClickHouseClient; now: () => number 
       }
       fromMs ??= range?.minMs ?? nowMs;
       toMs ??= f.from === undefined && range !== null ? range.maxMs + 1 : Math.max(nowMs, (range?.maxMs ?? 0) + 1);
+      // A `from` after now (and after every row): an empty range, not one that ends before it starts.
+      toMs = Math.max(toMs, fromMs);
     }
     const stepMs = givenStep ?? autoStepMs(toMs - fromMs, AUTO_BUCKETS);
     const n = bucketCount(fromMs, toMs, stepMs);
