@@ -3,7 +3,7 @@
 // such bytes as UTF-8 would turn them into U+FFFD in message and raw alike, losing the original; here
 // valid UTF-8 is kept and each byte that is not part of a valid UTF-8 sequence is read as
 // Windows-1252 (its bytes 0x81 0x8D 0x8F 0x90 0x9D as the C1 code points, as WHATWG decodes them),
-// so the text stays readable and no byte is lost.
+// so the text stays readable and every byte remains visible as a character.
 
 import { isUtf8 } from 'node:buffer';
 
