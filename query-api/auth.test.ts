@@ -73,7 +73,10 @@ describe('apiAuth middleware', () => {
   });
   it('accepts ?token= for EventSource-style GETs but not for writes', async () => {
     expect((await tiny().request(`/api/things?token=${VIEWER}`)).status).toBe(200);
-    expect((await tiny().request(`/api/things?token=${ADMIN}`, { method: 'POST' })).status).toBe(401);
+    const post = await tiny().request(`/api/things?token=${ADMIN}`, { method: 'POST' });
+    expect(post.status).toBe(401);
+    // The client did send a token: it is told where it has to go, not that none was sent.
+    expect(((await post.json()) as { error: { message: string } }).error.message).toMatch(/\?token= is taken on reads only.*Authorization: Bearer/);
   });
   it('leaves routes outside /api open', async () => {
     expect((await tiny().request('/healthz')).status).toBe(200);

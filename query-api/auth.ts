@@ -55,8 +55,13 @@ export function presentedToken(method: string, authorization: string | undefined
 export function apiAuth(tokens: readonly ApiToken[]): MiddlewareHandler {
   const authorizer = createAuthorizer(tokens);
   return async (c, next) => {
-    const token = presentedToken(c.req.method, c.req.header('Authorization'), c.req.query('token'));
-    const d = authorizer.decide(c.req.method, token);
+    const authorization = c.req.header('Authorization');
+    const queryToken = c.req.query('token');
+    const token = presentedToken(c.req.method, authorization, queryToken);
+    let d = authorizer.decide(c.req.method, token);
+    if (!d.ok && token === null && authorization === undefined && queryToken !== undefined) {
+      d = { ...d, message: `?token= is taken on reads only; a ${c.req.method} needs its token in the header (Authorization: Bearer <token>)` };
+    }
     if (!d.ok) {
       if (d.status === 401) c.header('WWW-Authenticate', 'Bearer realm="handlog"');
       return c.json({ error: { code: d.code, message: d.message } }, d.status);
