@@ -39,6 +39,8 @@ describe('UDP listener', () => {
     expect(Math.abs((f?.receivedAtMs ?? 0) - Date.now())).toBeLessThan(5_000);
     expect(h.metric('handlog_frames_received_total', { transport: 'udp' })).toBe(4);
     expect(h.metric('handlog_bytes_received_total', { transport: 'udp' })).toBe(8 + 9 + 10 + 14 + 0 + 1);
+    // The empty one and the lone LF carry no message: not frames, but counted as drops.
+    await waitFor(() => h.metric('handlog_dropped_total', { reason: 'empty_datagram' }) === 2, '2 empty datagrams counted');
   });
 
   it('cuts datagrams longer than maxFrameBytes and counts them', async () => {

@@ -140,7 +140,11 @@ export function createUdpListener(config: UdpListenerConfig, deps: ListenerDeps)
       if (b !== LF && b !== CR && b !== NUL) break;
       end -= 1;
     }
-    if (end === 0) return; // an empty datagram carries no message
+    if (end === 0) {
+      // An empty datagram (or only line ends / NULs) carries no message: nothing to store, but counted.
+      metrics.drop('empty_datagram');
+      return;
+    }
     const truncated = end > maxFrameBytes;
     const keep = truncated ? maxFrameBytes : end;
     if (truncated) metrics.drop('frame_oversize');
