@@ -125,4 +125,5 @@ export type DropReason =
   | 'dead_letter'
   | 'unstorable'
   | 'framing_invalid'
-  | 'udp_backlog';
+  | 'udp_backlog'
+  | 'empty_datagram';
