@@ -1,7 +1,8 @@
 // An admin's flows in headless chromium that went wrong in a black-box pass over the UI: a tag typed
 // right after a picked suggestion, a battery rule that could never fire, a channel edit that lost
 // the webhook's headers, the live tail's rate after a filter change, the fired-alerts table at
-// 1366 px, and the session player on messages that share a time.
+// 1366 px, the log table beside the detail panel at 1000 px, and the session player on messages
+// that share a time.
 
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -62,6 +63,27 @@ describe('search', () => {
     await page.keyboard.press('Enter');
     await page.waitForURL(/tag=SipService\|SlnkOTA$/, { timeout: 5_000 });
     expect(ui.errors).toEqual([]);
+  });
+});
+
+describe('search at 1000 px', () => {
+  it('keeps the tag and the message in view with the detail panel open', async () => {
+    await page.setViewportSize({ width: 1000, height: 760 });
+    try {
+      await page.goto(`${svc.http}/?mac=${MAC}&tag=SlnkOTA`);
+      const row = page.locator('[data-testid=log-viewport] [role=row]').first();
+      await row.click();
+      await page.getByTestId('log-detail').waitFor();
+      const cells = row.locator(':scope > span');
+      const tag = (await cells.nth(3).boundingBox())!;
+      const msg = (await cells.nth(4).boundingBox())!;
+      expect(await cells.nth(3).innerText()).toBe('SlnkOTA');
+      expect(tag.width).toBeGreaterThan(50);
+      expect(msg.width).toBeGreaterThan(80);
+      expect(await cells.nth(4).innerText()).toMatch(/^event \d+$/);
+    } finally {
+      await page.setViewportSize({ width: 1366, height: 800 });
+    }
   });
 });
 
@@ -132,6 +154,26 @@ describe('alerts', () => {
     expect(select.x + select.width).toBeLessThanOrEqual(1366);
     expect(ui.errors).toEqual([]);
   });
+});
+
+describe('alerts overflow', () => {
+  it('silences the overflow group of a fleet-wide storm (mac and tag "*") without a 400', async () => {
+    const storm = Array.from({ length: 110 }, (_, i) =>
+      handsetLine({ mac: `00907a22${i.toString(16).padStart(4, '0')}`, tag: 'SipService', sev: 3, text: `storm ${i}`, atMs: Date.now() }),
+    );
+    await sendTcp(svc.tcpPort, storm);
+    await until(
+      () => apiJson<{ events: { mac: string }[] }>(svc.http, '/api/alerts/events?limit=500'),
+      (r) => r.events.some((e) => e.mac === '*'),
+    );
+    await page.goto(`${svc.http}/alerts`);
+    const row = page.locator('[data-testid=alert-events] tbody tr', { hasText: 'further handsets' }).first();
+    await row.waitFor();
+    expect(await row.locator('a[href="/devices/*"]').count()).toBe(0);
+    await row.getByRole('combobox', { name: 'Silence' }).selectOption('1');
+    await expect.poll(() => page.getByRole('status').innerText()).toMatch(/^Silenced Fatal or Error from any handset until/);
+    expect(await page.getByTestId('action-error').count()).toBe(0);
+  }, 60_000);
 });
 
 describe('session player', () => {
