@@ -218,7 +218,12 @@ export async function startService(
       if (config.insecureNoAuth) logger.warn('query API has no access control (--insecure-no-auth)', { http: formatAddress(config.http) });
     } else logger.info('query API requires tokens', { tokens: config.apiTokens.length });
     const httpServer = await new Promise<ServerType>((resolve, reject) => {
-      const srv = serveHttp({ fetch: app.fetch, hostname: config.http.host, port: config.http.port }, () => resolve(srv));
+      // 64 KiB of request head (Node's default is 16): a filter of a few thousand MACs fits in a URL.
+      const srv = serveHttp(
+        { fetch: app.fetch, hostname: config.http.host, port: config.http.port, serverOptions: { maxHeaderSize: MAX_REQUEST_HEAD_BYTES } },
+        () => resolve(srv),
+      );
+      srv.on('clientError', answerClientError);
       srv.once('error', (e: Error) =>
         reject(new HandlogError('LISTEN_FAILED', `cannot listen for HTTP on ${formatAddress(config.http)}: ${e.message}`, { cause: e })),
       );
@@ -319,4 +324,25 @@ export async function runServe(argv: string[]): Promise<number> {
     process.once('SIGTERM', () => onSignal('SIGTERM'));
   });
   return 0;
+}
+
+const MAX_REQUEST_HEAD_BYTES = 64 * 1024;
+
+/**
+ * A request Node's HTTP parser refused before the API saw it: answered with the API's JSON error
+ * shape (Node's own answer is an empty 400/431) and the connection closed.
+ */
+function answerClientError(err: NodeJS.ErrnoException, socket: import('node:stream').Duplex): void {
+  if (!socket.writable || (socket as { _httpMessage?: unknown })._httpMessage) {
+    socket.destroy();
+    return;
+  }
+  const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
+  const status = tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request';
+  const body = JSON.stringify({
+    error: tooLarge
+      ? { code: 'BAD_REQUEST', message: `request line and headers exceed ${MAX_REQUEST_HEAD_BYTES / 1024} KiB; use fewer filter values per request` }
+      : { code: 'BAD_REQUEST', message: 'malformed HTTP request' },
+  });
+  socket.end(`HTTP/1.1 ${status}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
 }

@@ -529,3 +529,16 @@ describe('cursor pagination over HTTP while rows keep arriving', () => {
     expect(seen.some((m) => m.startsWith('new newest'))).toBe(false); // newer rows sort before the first page
   }, 60_000);
 });
+
+describe('request size', () => {
+  it('takes a filter of 2,000 MACs in the URL, and answers a head over 64 KiB with a JSON 431', async () => {
+    const macs = Array.from({ length: 2000 }, (_, i) => '00907a' + (0x200000 + i).toString(16).slice(-6)).join(',');
+    const ok = await api<{ count: number }>(svc.http, `/api/logs/count?mac=${macs}`);
+    expect(ok.status).toBe(200);
+    expect(typeof ok.body.count).toBe('number');
+    const res = await fetch(`${svc.http}/api/logs/count?q=${'x'.repeat(70_000)}`);
+    expect(res.status).toBe(431);
+    const body = (await res.json()) as { error: { code: string; message: string } };
+    expect(body.error.message).toMatch(/64 KiB/);
+  });
+});
