@@ -1,10 +1,13 @@
 // An admin's flows in headless chromium that went wrong in a black-box pass over the UI: a tag typed
 // right after a picked suggestion, a battery rule that could never fire, a channel edit that lost
 // the webhook's headers, the live tail's rate after a filter change, the fired-alerts table at
-// 1366 px, the log table beside the detail panel at 1000 px, and the session player on messages
-// that share a time.
+// 1366 px, the log table beside the detail panel at 1000 px, the session player on messages that
+// share a time, and the year of an uploaded capture's lines.
 
+import fs from 'node:fs';
 import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -216,6 +219,26 @@ describe('session player', () => {
     await page.locator('[data-testid=log-viewport] [role=row]', { hasText: 'burst B' }).click();
     expect(await selected()).toContain('burst B');
     expect(ui.errors).toEqual([]);
+  }, 60_000);
+});
+
+describe('session upload', () => {
+  it('dates a capture\'s year-less lines by the file\'s modification time, as handlog import does', async () => {
+    // Written in June 2025, holding March lines: they are March 2025, not March of the upload's year.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'handlog-e2e-upload-'));
+    const file = path.join(dir, 'messages.log');
+    fs.writeFileSync(file, `Mar  9 10:23:16 172.29.69.30 SipService[3367]: ${MAC}|011511.006|SipService|3|00| registration failed 403\n`);
+    const mtime = new Date('2025-06-01T12:00:00Z');
+    fs.utimesSync(file, mtime, mtime);
+    await page.goto(`${svc.http}/sessions`);
+    await page.locator('input[name=capture]').setInputFiles(file);
+    await page.locator('input[name=session-name]').fill('last spring');
+    await page.getByRole('button', { name: 'Upload' }).click();
+    await page.waitForURL(/\/sessions\/[0-9a-f-]{36}$/);
+    await expect.poll(() => page.getByTestId('position').innerText(), { timeout: 20_000 }).toBe('message 0 of 1');
+    const s = await apiJson<{ from: string }>(svc.http, '/api/sessions/last%20spring');
+    expect(s.from).toBe('2025-03-09T10:23:16.000Z');
+    fs.rmSync(dir, { recursive: true, force: true });
   }, 60_000);
 });
 
