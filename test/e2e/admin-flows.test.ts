@@ -108,6 +108,12 @@ describe('live tail', () => {
     }
     expect(seen.filter((s) => /-\d/.test(s))).toEqual([]);
   });
+
+  it('says which filter the service refused', async () => {
+    await page.goto(`${svc.http}/tail?mac=garbage`);
+    await expect.poll(() => page.getByTestId('tail-status').innerText()).toBe('Disconnected');
+    await expect.poll(() => page.getByRole('alert').innerText()).toMatch(/mac: "garbage" is not a MAC address/);
+  });
 });
 
 describe('alerts', () => {
