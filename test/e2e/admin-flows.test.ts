@@ -132,6 +132,31 @@ describe('alerts', () => {
     expect(await page.locator('select[name=rule-max-severity]').inputValue()).toBe('3');
   });
 
+  it('shows and keeps the single severities of a rule made through the API', async () => {
+    const r = await fetch(`${svc.http}/api/alerts/rules`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ name: 'Fatal or Critical OTA', kind: 'match', filter: { severity: ['fatal', 'critical'], tag: ['SlnkOTA'] } }),
+    });
+    const rule = (await r.json()) as { id: string };
+    await page.goto(`${svc.http}/alerts?tab=rules`);
+    await page.locator('[data-testid=alert-rules] tr', { hasText: 'Fatal or Critical OTA' }).getByRole('button', { name: 'Edit' }).click();
+    const select = page.locator('select[name=rule-max-severity]');
+    expect(await select.locator('option:checked').innerText()).toBe('Fatal, Critical only');
+    await page.locator('input[name=rule-q]').fill('watchdog');
+    await page.getByRole('button', { name: 'Save rule' }).click();
+    await page.getByTestId('alert-rules').waitFor();
+    const saved = await apiJson<{ filter: { severity: number[]; max_severity: number | null; q: string } }>(svc.http, `/api/alerts/rules/${rule.id}`);
+    expect(saved.filter).toMatchObject({ severity: [0, 2], max_severity: null, q: 'watchdog' });
+    // Choosing a level replaces the list.
+    await page.locator('[data-testid=alert-rules] tr', { hasText: 'Fatal or Critical OTA' }).getByRole('button', { name: 'Edit' }).click();
+    await select.selectOption('4');
+    await page.getByRole('button', { name: 'Save rule' }).click();
+    await page.getByTestId('alert-rules').waitFor();
+    const again = await apiJson<{ filter: { severity: number[]; max_severity: number | null } }>(svc.http, `/api/alerts/rules/${rule.id}`);
+    expect(again.filter).toMatchObject({ severity: [], max_severity: 4 });
+  });
+
   it('keeps a webhook channel\'s headers when the channel is renamed in the editor', async () => {
     const r = await fetch(`${svc.http}/api/alerts/channels`, {
       method: 'POST',
