@@ -269,6 +269,16 @@ describe('session upload', () => {
     await expect.poll(() => page.getByTestId('position').innerText(), { timeout: 20_000 }).toBe('message 0 of 1');
     const s = await apiJson<{ from: string }>(svc.http, '/api/sessions/last%20spring');
     expect(s.from).toBe('2025-03-09T10:23:16.000Z');
+
+    // The same file again under another name: nothing new is stored, and the player says where it is.
+    await page.goto(`${svc.http}/sessions`);
+    await page.locator('input[name=capture]').setInputFiles(file);
+    await page.locator('input[name=session-name]').fill('same file again');
+    await page.getByRole('button', { name: 'Upload' }).click();
+    await page.waitForURL(/\/sessions\/[0-9a-f-]{36}$/);
+    await expect.poll(() => page.getByTestId('duplicate-of').innerText(), { timeout: 20_000 }).toBe('messages.log was already imported in session last spring.');
+    await page.getByTestId('duplicate-of').getByRole('link', { name: 'last spring' }).click();
+    await expect.poll(() => page.getByTestId('position').innerText(), { timeout: 20_000 }).toBe('message 0 of 1');
     fs.rmSync(dir, { recursive: true, force: true });
   }, 60_000);
 });

@@ -127,6 +127,8 @@ export interface SessionSummary {
   bytes_done: number;
   error: string | null;
   handsets?: { mac: string; count: number; errors: number }[];
+  /** GET /api/sessions/:id: the uploads this service process received, with each file's report. */
+  uploads?: { id: string; filename: string; state: string; error: string | null; file?: { name: string; duplicateOf?: string | null } | null }[];
 }
 
 // Alerts (GET/POST/PUT/DELETE /api/alerts/…)
