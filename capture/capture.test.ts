@@ -350,4 +350,29 @@ describe('replay schedule', () => {
       sock.close();
     }
   });
+
+  it('after a late send, the next gap is not squeezed to catch up at once (at most 5 %)', async () => {
+    const sock = dgram.createSocket('udp4');
+    await new Promise<void>((res) => sock.bind(0, '127.0.0.1', () => res()));
+    try {
+      const msgs = [0, 100, 200, 300, 400, 500].map((t, i) => ({ raw: `m${i}`, tMs: 1_000_000 + t }));
+      // Send times as the replay sees them; the process is kept busy for 150 ms after the third
+      // send, so the fourth goes ~50 ms late.
+      const sentAt: number[] = [];
+      const onProgress = (sent: number) => {
+        sentAt.push(performance.now());
+        if (sent !== 3) return;
+        const until = performance.now() + 150;
+        while (performance.now() < until);
+      };
+      await replay(msgs, { target: { protocol: 'udp', host: '127.0.0.1', port: (sock.address() as { port: number }).port }, speed: 1, onProgress });
+      const gaps = sentAt.slice(1).map((t, i) => t - (sentAt[i] as number));
+      expect(gaps[2]).toBeGreaterThan(140); // the late one
+      expect(gaps[3]).toBeGreaterThan(90); // was ~50: the absolute schedule caught up in one gap
+      expect(gaps[4]).toBeGreaterThan(90);
+      expect(sentAt[5]! - sentAt[0]!).toBeLessThan(600);
+    } finally {
+      sock.close();
+    }
+  });
 });

@@ -2,7 +2,10 @@
 // factor. The schedule is absolute (message i is due at start + (max(t_0…t_i) − t_0) / speed), so timer
 // lateness never accumulates, and a message older than one before it (log files are not always in
 // time order) goes right after its predecessor, never with a negative wait, without shifting the
-// messages after it. The last couple of milliseconds before a due time are waited out with
+// messages after it. A message sent late (a busy machine did not run the process in time) does not
+// make the next gap short to catch up at once: a gap is never shortened by more than CATCH_UP of its
+// length, so one late send shows as one long gap, not a long one and a short one, and the schedule is
+// caught up over the following gaps. The last couple of milliseconds before a due time are waited out with
 // setImmediate rather than setTimeout, whose granularity is about a millisecond (and which wakes late
 // on a busy machine: the process stays runnable through the last few milliseconds instead).
 
@@ -163,6 +166,9 @@ async function waitUntil(due: number): Promise<void> {
   }
 }
 
+/** The most a gap is shortened to catch up with the schedule after a late send. */
+const CATCH_UP = 0.05;
+
 export async function replay(messages: readonly ReplayMessage[], opts: ReplayOptions): Promise<ReplayResult> {
   if (!(opts.speed >= 0) || !Number.isFinite(opts.speed)) throw new HandlogError('BAD_ARGUMENT', `--speed: ${opts.speed} is not a number ≥ 0`);
   const sender = await openSender(opts);
@@ -173,18 +179,21 @@ export async function replay(messages: readonly ReplayMessage[], opts: ReplayOpt
   // The schedule starts when the first message has gone out: a slow first send (socket set-up,
   // a cold code path) must not squeeze the gap to the second one.
   let start = performance.now();
+  let lastSentAt = start;
   let sent = 0;
   let failed = 0;
   let lastError: string | null = null;
   try {
     for (let i = 0; i < total; i++) {
       const m = messages[i] as ReplayMessage;
+      const gap = m.tMs > tMax ? (m.tMs - tMax) / (opts.speed || 1) : 0;
       if (m.tMs > tMax) tMax = m.tMs;
-      if (opts.speed > 0) await waitUntil(start + (tMax - t0) / opts.speed);
+      if (opts.speed > 0) await waitUntil(Math.max(start + (tMax - t0) / opts.speed, lastSentAt + gap * (1 - CATCH_UP)));
       else if (i % 1000 === 999) await immediate();
       try {
         await sender.send(frameOf(m.raw, opts));
-        if (i === 0) start = performance.now();
+        lastSentAt = performance.now();
+        if (i === 0) start = lastSentAt;
         sent++;
       } catch (e: unknown) {
         failed++;
