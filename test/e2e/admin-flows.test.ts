@@ -176,7 +176,9 @@ describe('alerts', () => {
   });
 
   it('keeps every fired alert\'s actions inside its row and the window at 1366 px', async () => {
-    await sendUdp(svc.udpPort, [handsetLine({ mac: MAC, tag: 'SlnkCnfMgntService', sev: 0, text: 'FATAL: configuration service stopped', atMs: Date.now() })]);
+    const text =
+      'FATAL: configuration service stopped: java.lang.IllegalStateException: unable to bind to the configuration service after 5 attempts (timeout 30000 ms), last error ECONNREFUSED 172.29.102.11:443';
+    await sendUdp(svc.udpPort, [handsetLine({ mac: MAC, tag: 'SlnkWebViewHelper - SlnkJavaScriptInterface', sev: 0, text, atMs: Date.now() })]);
     await page.goto(`${svc.http}/alerts`);
     const row = page.locator('[data-testid=alert-events] tbody tr', { hasText: 'configuration service stopped' });
     await row.waitFor({ timeout: 15_000 });
