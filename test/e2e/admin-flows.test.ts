@@ -32,7 +32,9 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => hookServer.listen(0, '127.0.0.1', () => r()));
   hookPort = (hookServer.address() as AddressInfo).port;
-  svc = await startServe();
+  // Segments sealed after 1 s (the harness's 50 ms would let the store win every race): a row of the
+  // live tail reaches the browser before it is stored, as it does under load.
+  svc = await startServe({}, ['--batch-max-age-ms', '1000']);
   const lines: string[] = [];
   for (let i = 0; i < 12; i++) {
     const atMs = now - (60 - i * 5) * 60_000;
@@ -107,6 +109,17 @@ describe('live tail', () => {
       await new Promise((r) => setTimeout(r, 100));
     }
     expect(seen.filter((s) => /-\d/.test(s))).toEqual([]);
+  });
+
+  it('opens a row that arrived a moment ago, before the store has it', async () => {
+    await page.goto(`${svc.http}/tail?tag=FreshTag`);
+    await expect.poll(() => page.getByTestId('tail-status').innerText()).toBe('Live');
+    await sendUdp(svc.udpPort, [handsetLine({ mac: MAC, tag: 'FreshTag', sev: 0, text: 'fresh row', atMs: Date.now() })]);
+    const row = page.locator('[data-testid=log-viewport] [role=row]').first();
+    await row.waitFor();
+    await row.click();
+    await expect.poll(() => page.getByTestId('detail-raw').innerText().catch(() => ''), { timeout: 15_000 }).toContain('fresh row');
+    expect(await page.getByTestId('log-detail').locator('.error-box').count()).toBe(0);
   });
 
   it('says which filter the service refused', async () => {
