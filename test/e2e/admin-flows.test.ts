@@ -71,6 +71,15 @@ describe('search', () => {
   });
 });
 
+describe('search with a bad filter', () => {
+  it('shows the service\'s message and no count still loading', async () => {
+    await page.goto(`${svc.http}/?mac=bad`);
+    await page.getByRole('alert').filter({ hasText: 'mac: "bad" is not a MAC address' }).waitFor();
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await page.getByTestId('match-count').innerText()).toBe('');
+  });
+});
+
 describe('search at 1000 px', () => {
   it('keeps the tag and the message in view with the detail panel open', async () => {
     await page.setViewportSize({ width: 1000, height: 760 });
