@@ -101,6 +101,21 @@ describe('search at 1000 px', () => {
   });
 });
 
+describe('devices', () => {
+  it('says when a fleet has more handsets than the list shows', async () => {
+    const before = (await apiJson<{ total: number }>(svc.http, '/api/devices?limit=1')).total;
+    const fleet = Array.from({ length: 5_000 }, (_, i) =>
+      handsetLine({ mac: `00907a33${i.toString(16).padStart(4, '0')}`, tag: 'HeartbeatThread', sev: 6, text: 'heartbeat', atMs: Date.now() }),
+    );
+    await sendTcp(svc.tcpPort, fleet);
+    await until(() => apiJson<{ total: number }>(svc.http, '/api/devices?limit=1'), (r) => r.total === before + 5_000, 30_000);
+    await page.goto(`${svc.http}/devices`);
+    await expect.poll(() => page.getByTestId('devices-capped').innerText(), { timeout: 15_000 }).toBe(
+      `Showing the first 5,000 of ${(before + 5_000).toLocaleString('en-US')} handsets in this order; search to narrow the list.`,
+    );
+  }, 60_000);
+});
+
 describe('live tail', () => {
   it('shows no negative rate after the filters change', async () => {
     await page.goto(`${svc.http}/tail`);
