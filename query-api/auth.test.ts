@@ -71,6 +71,15 @@ describe('apiAuth middleware', () => {
     expect((await tiny().request('/api/things', { method: 'POST', ...bearer(ADMIN) })).status).toBe(201);
     expect((await tiny().request('/api/things', bearer(ADMIN))).status).toBe(200);
   });
+  it('lets a viewer POST a rule test (it reads only), not a rule', async () => {
+    const app = new Hono();
+    app.use('/api/*', apiAuth(TOKENS));
+    app.post('/api/alerts/rules/test', (c) => c.json({ ok: true }));
+    app.post('/api/alerts/rules', (c) => c.json({ ok: true }, 201));
+    expect((await app.request('/api/alerts/rules/test', { method: 'POST', ...bearer(VIEWER) })).status).toBe(200);
+    expect((await app.request('/api/alerts/rules/test', { method: 'POST' })).status).toBe(401);
+    expect((await app.request('/api/alerts/rules', { method: 'POST', ...bearer(VIEWER) })).status).toBe(403);
+  });
   it('accepts ?token= for EventSource-style GETs but not for writes', async () => {
     expect((await tiny().request(`/api/things?token=${VIEWER}`)).status).toBe(200);
     const post = await tiny().request(`/api/things?token=${ADMIN}`, { method: 'POST' });

@@ -147,6 +147,18 @@ describe('secrets in API answers', () => {
     expect(validateChannel({ config: hookShown.config }, now, hook).config).toEqual(hook.config);
     expect(validateChannel({ config: { url: 'http://10.0.0.6/new', headers: {} } }, now, hook).config).toEqual({ url: 'http://10.0.0.6/new', headers: {} });
   });
+  it('refuses the mask where no stored secret stands behind it (a new header, a new channel, an empty password)', () => {
+    const now = '2026-12-02T00:00:00.000Z';
+    const hook = validateChannel({ name: 'w', type: 'webhook', config: { url: 'http://10.0.0.5/a', headers: { 'X-Secret': 's3' } } }, now);
+    expect(() => validateChannel({ config: { url: 'http://10.0.0.5/a', headers: { 'X-Secret': '********', 'X-New': '********' } } }, now, hook)).toThrow(
+      /^config\.headers\.X-New: \*{8} stands for a stored secret/,
+    );
+    expect(() => validateChannel({ name: 'n', type: 'webhook', config: { url: 'http://10.0.0.5/a', headers: { A: '********' } } }, now)).toThrow(/^config\.headers\.A: /);
+    const mail = { host: 'smtp.example', from: 'a@example.org', to: 'b@example.org' };
+    expect(() => validateChannel({ name: 'm', type: 'smtp', config: { ...mail, user: 'u', pass: '********' } }, now)).toThrow(/^config\.pass: /);
+    const withPass = validateChannel({ name: 'm', type: 'smtp', config: { ...mail, user: 'u', pass: 'pw' } }, now);
+    expect((validateChannel({ config: { ...mail, user: 'u', pass: '********' } }, now, withPass).config as { pass: string }).pass).toBe('pw');
+  });
   it('refuses webhook header values (and names) that HTTP cannot carry, naming config.headers.<name>', () => {
     const now = new Date().toISOString();
     const cases: [Record<string, unknown>, RegExp][] = [

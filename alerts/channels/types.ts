@@ -80,7 +80,8 @@ function validateConfig(type: ChannelType, v: unknown, prev: Channel | undefined
         if (!/^[A-Za-z0-9-]{1,100}$/.test(k)) throw bad(`config.headers.${k}`, 'is not a header name');
         const prevHeaders = prevConfig?.['headers'] as Record<string, unknown> | undefined;
         const prevValue = prevHeaders?.[k];
-        const value = val === MASK && typeof prevValue === 'string' ? prevValue : str(val, `config.headers.${k}`, { max: 4000 });
+        if (val === MASK && typeof prevValue !== 'string') throw maskedWithoutValue(`config.headers.${k}`);
+        const value = val === MASK ? (prevValue as string) : str(val, `config.headers.${k}`, { max: 4000 });
         // What node's http client would refuse (CR/LF, other control characters) could never be sent.
         try {
           validateHeaderName(k);
@@ -108,7 +109,11 @@ function validateConfig(type: ChannelType, v: unknown, prev: Channel | undefined
       if (!/@/.test(from)) throw bad('config.from', `"${from}" is not an e-mail address`);
       const secure = bool(o['secure'], 'config.secure', false);
       let pass = str(o['pass'], 'config.pass', { def: '', max: 1000 });
-      if (pass === MASK) pass = typeof prevConfig?.['pass'] === 'string' ? prevConfig['pass'] : '';
+      if (pass === MASK) {
+        const kept = prevConfig?.['pass'];
+        if (typeof kept !== 'string' || kept === '') throw maskedWithoutValue('config.pass');
+        pass = kept;
+      }
       const user = str(o['user'], 'config.user', { def: '', max: 300 });
       if (pass !== '' && user === '') throw bad('config.user', 'is required when config.pass is given');
       return {
@@ -188,6 +193,11 @@ export function maskChannel(c: Channel): Channel {
 }
 
 /** A URL field of an update: the masked form sent back means "keep the stored URL". */
+/** The masked form sent back where nothing is stored to keep (a new channel, a new header). */
+function maskedWithoutValue(field: string): ReturnType<typeof bad> {
+  return bad(field, `${MASK} stands for a stored secret, and there is none to keep here: send the real value`);
+}
+
 function urlOrKept(v: unknown, field: string, prevUrl: unknown): string {
   if (typeof prevUrl === 'string' && typeof v === 'string' && v === maskUrl(prevUrl)) return prevUrl;
   return httpUrl(v, field);
