@@ -38,6 +38,14 @@ async function main(argv: string[]): Promise<number> {
   }
   const load = COMMANDS[cmd];
   if (load === undefined) throw new UsageError(`unknown command "${cmd}"\n\n${HELP}`);
+  // `handlog parse … | head -1`: a reader that closed the pipe wants no more output; end quietly
+  // instead of dying on an unhandled EPIPE with a stack (serve writes its logs to stderr).
+  if (cmd !== 'serve') {
+    process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      throw e;
+    });
+  }
   return (await load())(rest);
 }
 
@@ -56,6 +64,13 @@ main(process.argv.slice(2)).then(
     if (e instanceof HandlogError && e.code === 'LISTEN_FAILED') {
       process.stderr.write(`handlog: ${e.code}: ${e.message}\n`);
       process.exitCode = 2;
+      return;
+    }
+    // An operational failure (a service or store that cannot be reached, a WAL that cannot be
+    // written): one line for the operator; a stack only for what is a bug.
+    if (e instanceof HandlogError && e.code !== 'INTERNAL') {
+      process.stderr.write(`handlog: ${e.code}: ${e.message}\n`);
+      process.exitCode = 1;
       return;
     }
     process.stderr.write(`handlog: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);

@@ -81,6 +81,8 @@ export async function runImport(argv: string[], io: Io = { stdout: process.stdou
     anchorMs = Date.parse(now);
     if (Number.isNaN(anchorMs)) problems.push(`--now: "${now}" is not an ISO-8601 time`);
   }
+  const serverFlag = str('server');
+  if (serverFlag !== undefined && !/^https?:\/\/./.test(serverFlag)) problems.push(`--server: "${serverFlag}" is not an http:// or https:// URL`);
   let session = '';
   try {
     session = validateSessionName(str('session') ?? path.basename(positionals[0] ?? 'import'));

@@ -1,7 +1,7 @@
 // `handlog parse [--now ISO] [--tz ZONE] [FILE…]`: one JSON record per input line.
 
 import { createReadStream } from 'node:fs';
-import { access } from 'node:fs/promises';
+import { access, stat } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import { parseLine } from '../parsers/detect.js';
@@ -47,6 +47,7 @@ export async function runParse(
     if (f === '-') continue;
     try {
       await access(f);
+      if ((await stat(f)).isDirectory()) problems.push(`cannot read file "${f}": it is a directory`);
     } catch {
       problems.push(`cannot read file "${f}"`);
     }

@@ -74,7 +74,11 @@ export function runningServiceUrl(dataDir: string): string | null {
 
 /** One process per data directory: the embedded engine and the WAL are not shareable. */
 export function lockDataDir(dataDir: string, logger: Logger): () => void {
-  fs.mkdirSync(dataDir, { recursive: true });
+  try {
+    fs.mkdirSync(dataDir, { recursive: true });
+  } catch (e: unknown) {
+    throw new HandlogError('CONFIG_INVALID', `--data: cannot create data directory ${path.resolve(dataDir)}: ${errorMessage(e)}`, { cause: e });
+  }
   const lockPath = path.join(dataDir, LOCK_FILE);
   for (let attempt = 0; attempt < 2; attempt++) {
     try {

@@ -323,6 +323,13 @@ export function loadServeConfig(
     }
   }
   const cfg = out as unknown as ServeConfig;
+  if (typeof cfg.dataDir === 'string' && cfg.dataDir.trim() !== '') {
+    try {
+      if (!fs.statSync(cfg.dataDir).isDirectory()) problems.push(`--data: "${cfg.dataDir}" is not a directory`);
+    } catch {
+      // Not there yet: created at start.
+    }
+  }
   if (!isValidZone(cfg.tz)) problems.push(`--tz: "${cfg.tz}" is not a known IANA time zone`);
   const hasCert = cfg.tlsCertFile !== null;
   const hasKey = cfg.tlsKeyFile !== null;
