@@ -34,6 +34,7 @@ Options:
   --data DIR            data directory for --session (default ./data, env HANDLOG_DATA)
   --clickhouse-url URL  read --session from a ClickHouse server (env CLICKHOUSE_URL)
   --token TOKEN         API token when --session is read through the running service
+                        (env HANDLOG_API_TOKEN_VIEWER or HANDLOG_API_TOKEN_ADMIN)
   --framing MODE        TCP/TLS framing: octet-counting (default) or lf
   --ca FILE             CA bundle to verify a TLS target
   --insecure            do not verify the TLS target's certificate
@@ -107,7 +108,11 @@ async function fromSession(name: string, f: Filter, values: Record<string, unkno
     }).catch((e: unknown) => {
       throw new HandlogError('STORE_UNAVAILABLE', `cannot reach the handlog service at ${server}: ${errorMessage(e)}`);
     });
-    if (!res.ok) throw new HandlogError('BAD_ARGUMENT', `the service answered ${res.status} to the export of session "${name}"`);
+    if (!res.ok) {
+      const body = (await res.json().catch(() => null)) as { error?: { message?: string } } | null;
+      const hint = res.status === 401 || res.status === 403 ? ' (pass an API token with --token or HANDLOG_API_TOKEN_VIEWER)' : '';
+      throw new HandlogError('BAD_ARGUMENT', `the service answered ${res.status} to the export of session "${name}": ${body?.error?.message ?? res.statusText}${hint}`);
+    }
     rows = (await res.text())
       .split('\n')
       .filter((l) => l !== '')
