@@ -38,6 +38,9 @@ async function main(argv: string[]): Promise<number> {
   }
   const load = COMMANDS[cmd];
   if (load === undefined) throw new UsageError(`unknown command "${cmd}"\n\n${HELP}`);
+  // SIGHUP's default action kills the process: ignored while serve's modules load (serve then
+  // handles it: TLS certificate reload).
+  if (cmd === 'serve') process.on('SIGHUP', () => undefined);
   // `handlog parse … | head -1`: a reader that closed the pipe wants no more output; end quietly
   // instead of dying on an unhandled EPIPE with a stack (serve writes its logs to stderr).
   if (cmd !== 'serve') {

@@ -182,6 +182,11 @@ export async function startService(
     });
     if (migrated) sink.start();
     else await tryMigrate(500);
+    // What /healthz says, for monitoring that reads only /metrics.
+    const storeUp = metrics.gauge('handlog_store_up', 'Store ready: 1 when migrations are done and the last insert succeeded, 0 while it cannot be reached or refuses inserts.');
+    storeUp.collect(() => storeUp.set(migrated && sink.storeHealthy ? 1 : 0));
+    const walFull = metrics.gauge('handlog_wal_full', 'Write-ahead log at its --wal-budget-bytes: 1 while TCP/TLS senders are paused and UDP is dropped.');
+    walFull.collect(() => walFull.set(wal.full ? 1 : 0));
 
     cleanups.unshift(keepWorkerThreadsDeprioritized());
     const pipeline = createPipeline({ tz: config.tz }, { wal, metrics, logger, dropped });
@@ -264,6 +269,8 @@ export async function startService(
         if (migrated) {
           const flushed = await sink.flush(10_000);
           if (!flushed) logger.warn('shutdown: rows left in the write-ahead log will be inserted at next start', wal.depth() as unknown as Record<string, unknown>);
+        } else if (wal.depth().rows > 0) {
+          logger.warn('shutdown: the store was never ready; rows left in the write-ahead log will be inserted at next start', wal.depth() as unknown as Record<string, unknown>);
         }
         await sink.close();
         await runCleanups();
@@ -307,8 +314,19 @@ export async function runServe(argv: string[]): Promise<number> {
   }
   const config = loadServeConfig(flags, process.env);
   const logger = createLogger({ level: config.logLevel });
-  const service = await startService(config, { logger });
+  // Signal handlers before the (seconds-long) start: a SIGHUP's default action would kill the process,
+  // and a SIGTERM/SIGINT during the start is honoured once it is done (a second one forces exit).
+  let service: Service | null = null;
   process.on('SIGHUP', () => {
+    // A HUP from logrotate or a habit is harmless without TLS: nothing to reload is not an error.
+    if (config.tls === null) {
+      logger.info('SIGHUP: no TLS listener, nothing to reload', {});
+      return;
+    }
+    if (service === null) {
+      logger.info('SIGHUP during start-up: the TLS listener reads its certificates as it starts', {});
+      return;
+    }
     logger.info('SIGHUP: reloading TLS certificates', {});
     try {
       service.reloadCertificates();
@@ -316,17 +334,17 @@ export async function runServe(argv: string[]): Promise<number> {
       logger.error('certificate reload failed; keeping the old ones', { err: errorMessage(e) });
     }
   });
-  await new Promise<void>((resolve) => {
-    const onSignal = (sig: string) => {
-      logger.info(`${sig}: shutting down`, {});
-      // A second signal forces exit.
-      process.once('SIGINT', () => process.exit(130));
-      process.once('SIGTERM', () => process.exit(143));
-      void service.stop().then(resolve);
-    };
-    process.once('SIGINT', () => onSignal('SIGINT'));
-    process.once('SIGTERM', () => onSignal('SIGTERM'));
+  const stopSignal = new Promise<string>((resolve) => {
+    process.once('SIGINT', () => resolve('SIGINT'));
+    process.once('SIGTERM', () => resolve('SIGTERM'));
   });
+  service = await startService(config, { logger });
+  const sig = await stopSignal;
+  logger.info(`${sig}: shutting down`, {});
+  // A second signal forces exit.
+  process.once('SIGINT', () => process.exit(130));
+  process.once('SIGTERM', () => process.exit(143));
+  await service.stop();
   return 0;
 }
 

@@ -2,8 +2,9 @@
 // operational failures end with one clear line on stderr and the documented exit status, never a
 // stack trace; output into a closed pipe (`handlog parse … | head`) ends quietly.
 
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from './helpers.js';
@@ -72,5 +73,54 @@ describe('handlog CLI operational errors', () => {
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/--server: "notaurl"/);
     expect(r.stderr).not.toMatch(STACK);
+  });
+
+  it('serve takes SIGHUP during start-up and without TLS (logrotate) in its stride, then stops on SIGTERM with 0', async () => {
+    const dir = tempDir('handlog-ops-');
+    const child = spawn(process.execPath, [BIN, 'serve', '--data', dir, '--udp', 'off', '--tcp', 'off', '--http', '127.0.0.1:0'], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    const exited = new Promise<number | string | null>((resolve) => child.on('exit', (code, sig) => resolve(code ?? sig)));
+    // Node is up (its handlers could be), the store is still opening.
+    await new Promise((r) => setTimeout(r, 400));
+    child.kill('SIGHUP');
+    const deadline = Date.now() + 20_000;
+    while (!stderr.includes('handlog serving') && child.exitCode === null && child.signalCode === null && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 100));
+    expect(child.signalCode).toBeNull();
+    expect(stderr).toContain('handlog serving');
+    child.kill('SIGHUP');
+    await new Promise((r) => setTimeout(r, 300));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(stderr).not.toMatch(/"level":"error"/);
+    expect(stderr).toMatch(/SIGHUP: no TLS listener, nothing to reload/);
+  });
+
+  it('serve stopped while --clickhouse-url never answered says the accepted rows wait in the WAL', async () => {
+    const dir = tempDir('handlog-ops-');
+    const child = spawn(
+      process.execPath,
+      [BIN, 'serve', '--data', dir, '--clickhouse-url', 'http://127.0.0.1:1/handlog', '--udp', 'off', '--tcp', '127.0.0.1:0', '--http', '127.0.0.1:0'],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    let stderr = '';
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    const exited = new Promise<number | string | null>((resolve) => child.on('exit', (code, sig) => resolve(code ?? sig)));
+    const deadline = Date.now() + 20_000;
+    while (!stderr.includes('handlog serving') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    const serving = JSON.parse(stderr.split('\n').find((l) => l.includes('handlog serving')) ?? '{}') as { tcp?: string };
+    const port = Number(/:(\d+)$/.exec(serving.tcp ?? '')?.[1]);
+    await new Promise<void>((resolve, reject) => {
+      const sock = net.connect(port, '127.0.0.1', () => sock.end('<134>Oct 25 06:50:09 host tag: kept for later\n'));
+      sock.on('close', () => resolve());
+      sock.on('error', reject);
+    });
+    await new Promise((r) => setTimeout(r, 500));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(stderr).toMatch(/"msg":"shutdown: the store was never ready; rows left in the write-ahead log will be inserted at next start".*"rows":1/);
   });
 });
