@@ -183,3 +183,19 @@ describe('serve configuration', () => {
     expect(parseAddress('host:99999')).toMatch(/invalid port/);
   });
 });
+
+describe('listen addresses are checked with every other problem', () => {
+  it('lists a bad IPv4 host, a bad bracketed IPv6 host and a bad host name at once, each with its flag, beside other problems', () => {
+    const msg = configError({
+      data: fs.mkdtempSync(path.join(os.tmpdir(), 'handlog-cfg-')),
+      tcp: '256.1.1.1:5514',
+      udp: '[zz::1]:5514',
+      http: 'bad_host!:8080',
+      'retention-days': '0',
+    });
+    expect(msg).toMatch(/--tcp: .*"256\.1\.1\.1" is not a valid IPv4 address/);
+    expect(msg).toMatch(/--udp: .*"zz::1" is not a valid IPv6 address/);
+    expect(msg).toMatch(/--http: .*"bad_host!" is not an IP address or host name/);
+    expect(msg).toMatch(/--retention-days: 0 is outside/);
+  });
+});

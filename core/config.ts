@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import { isIPv4 } from 'node:net';
 import tls from 'node:tls';
 import { HandlogError } from './errors.js';
+import { parseListenAddress } from '../ingest/listeners/address.js';
 
 export interface ListenAddress {
   host: string;
@@ -317,6 +318,15 @@ export function loadServeConfig(
         }
         const a = parseAddress(raw);
         if (typeof a === 'string') problems.push(`${source}: ${a}`);
+        else {
+          // The listeners' own check (IPv4 octets, IPv6 literals, host names), so a host they would
+          // refuse after the store opened is listed here with every other problem.
+          try {
+            parseListenAddress(raw);
+          } catch (e: unknown) {
+            problems.push(`${source}: ${e instanceof Error ? e.message : String(e)}`);
+          }
+        }
         out[o.key] = typeof a === 'string' ? null : a;
         break;
       }
