@@ -197,5 +197,6 @@ describe('listen addresses are checked with every other problem', () => {
     expect(msg).toMatch(/--udp: .*"zz::1" is not a valid IPv6 address/);
     expect(msg).toMatch(/--http: .*"bad_host!" is not an IP address or host name/);
     expect(msg).toMatch(/--retention-days: 0 is outside/);
+    expect(msg).not.toMatch(/is not a loopback address/);
   });
 });

@@ -316,7 +316,7 @@ export function loadServeConfig(
           out[o.key] = null;
           break;
         }
-        const a = parseAddress(raw);
+        let a = parseAddress(raw);
         if (typeof a === 'string') problems.push(`${source}: ${a}`);
         else {
           // The listeners' own check (IPv4 octets, IPv6 literals, host names), so a host they would
@@ -325,6 +325,7 @@ export function loadServeConfig(
             parseListenAddress(raw);
           } catch (e: unknown) {
             problems.push(`${source}: ${e instanceof Error ? e.message : String(e)}`);
+            a = 'invalid'; // reported; no follow-on problems (e.g. the non-loopback --http guard)
           }
         }
         out[o.key] = typeof a === 'string' ? null : a;
