@@ -13,19 +13,21 @@ export function createProgress(stream: NodeJS.WriteStream = process.stderr): Pro
   // On a pipe, short commands print nothing: the first line comes after one interval.
   let last = tty ? 0 : Date.now();
   let shown = false;
+  // A terminal that reports no size (0 columns under `script`, some container consoles): assume 100.
+  const columns = (): number => (stream.columns !== undefined && stream.columns > 0 ? stream.columns : 100);
   return {
     update(line) {
       const t = Date.now();
       if (t - last < interval) return;
       last = t;
       if (tty) {
-        const width = Math.max(20, (stream.columns ?? 100) - 1);
+        const width = Math.max(20, columns() - 1);
         stream.write(`\r${line.slice(0, width).padEnd(width)}`);
         shown = true;
       } else stream.write(`${line}\n`);
     },
     done() {
-      if (tty && shown) stream.write(`\r${' '.repeat(Math.max(20, (stream.columns ?? 100) - 1))}\r`);
+      if (tty && shown) stream.write(`\r${' '.repeat(Math.max(20, columns() - 1))}\r`);
       shown = false;
     },
   };
