@@ -33,7 +33,8 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   if (cmd === undefined || cmd === '-h' || cmd === '--help' || cmd === 'help') {
-    process.stdout.write(HELP);
+    // Without a command it is a usage error: the usage goes to stderr, as every other usage error's.
+    (cmd === undefined ? process.stderr : process.stdout).write(HELP);
     return cmd === undefined ? 2 : 0;
   }
   const load = COMMANDS[cmd];

@@ -123,4 +123,14 @@ describe('handlog CLI operational errors', () => {
     expect(await exited).toBe(0);
     expect(stderr).toMatch(/"msg":"shutdown: the store was never ready; rows left in the write-ahead log will be inserted at next start".*"rows":1/);
   });
+
+  it('handlog without a command is a usage error: the usage goes to stderr (exit 2), --help to stdout (exit 0)', () => {
+    const none = run([]);
+    expect(none.status).toBe(2);
+    expect(none.stdout).toBe('');
+    expect(none.stderr).toMatch(/^Usage: handlog <command>/);
+    const help = run(['--help']);
+    expect(help.status).toBe(0);
+    expect(help.stdout).toMatch(/^Usage: handlog <command>/);
+  });
 });
