@@ -29,12 +29,28 @@ async function heldDataDir(status: number, message: string): Promise<string> {
   return dir;
 }
 
-describe('handlog replay --session through the running service', () => {
+describe('handlog replay', () => {
   it('names the service answer and how to pass a token on a 401', async () => {
     const dir = await heldDataDir(401, 'an API token is required (Authorization: Bearer <token>)');
     await expect(runReplay(['--session', 'ticket 4711', '--data', dir, '--to', 'udp://127.0.0.1:9', '--speed', '0'])).rejects.toThrow(
       /answered 401 to the export of session "ticket 4711": an API token is required .*--token or HANDLOG_API_TOKEN_VIEWER/,
     );
+  });
+
+  it('refuses an unknown --tz (it replayed with every time lost, "spanning 0.0 s")', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'handlog-replay-'));
+    cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const file = path.join(dir, 'syslog.txt');
+    fs.writeFileSync(file, 'Nov 15 10:23:16 host cron[1]: plain\n');
+    await expect(runReplay([file, '--to', 'udp://127.0.0.1:9', '--tz', 'Mars/Base'])).rejects.toThrow(/--tz: "Mars\/Base" is not a known IANA time zone/);
+    const saved = process.env['HANDLOG_TZ'];
+    process.env['HANDLOG_TZ'] = 'Mars/Base';
+    try {
+      await expect(runReplay([file, '--to', 'udp://127.0.0.1:9'])).rejects.toThrow(/Mars\/Base/);
+    } finally {
+      if (saved === undefined) delete process.env['HANDLOG_TZ'];
+      else process.env['HANDLOG_TZ'] = saved;
+    }
   });
 
   it('documents the token environment variables in --help', () => {

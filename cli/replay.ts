@@ -9,6 +9,7 @@ import { HandlogError, errorMessage } from '../core/errors.js';
 import { createLogger } from '../core/logger.js';
 import { parseLine, senderFrame } from '../parsers/detect.js';
 import { parseMac } from '../parsers/mac.js';
+import { isValidTimeZone } from '../parsers/time.js';
 import { openStore } from '../store/client.js';
 import { parseCommandArgs, UsageError } from './args.js';
 import { bar, createProgress } from './progress.js';
@@ -38,7 +39,7 @@ Options:
   --framing MODE        TCP/TLS framing: octet-counting (default) or lf
   --ca FILE             CA bundle to verify a TLS target
   --insecure            do not verify the TLS target's certificate
-  --tz ZONE             zone of zone-less timestamps in log files (default UTC)
+  --tz ZONE             IANA zone of zone-less timestamps in log files (default UTC, env HANDLOG_TZ)
   -h, --help            show this help
 `;
 
@@ -208,9 +209,11 @@ export async function runReplay(argv: string[]): Promise<number> {
   for (const f of positionals) if (!fs.existsSync(f)) problems.push(`cannot read file "${f}"`);
   const ca = str('ca');
   if (ca !== undefined && !fs.existsSync(ca)) problems.push(`--ca: cannot read "${ca}"`);
+  // the same zone handlog import would use, so `replay FILE` and `replay --session` of its import agree
+  const tz = str('tz') ?? process.env['HANDLOG_TZ'] ?? 'UTC';
+  if (!isValidTimeZone(tz)) problems.push(`--tz: "${tz}" is not a known IANA time zone`);
   if (problems.length > 0 || target === null) throw new UsageError(problems.join('\n'));
 
-  const tz = str('tz') ?? 'UTC';
   const messages = session !== undefined ? await fromSession(session, filter, values, process.env) : await fromFiles(positionals, filter, tz);
   if (messages.length === 0) throw new HandlogError('BAD_ARGUMENT', 'no messages to replay (check the files, --from/--to-time and --mac)');
   const span = timeSpanMs(messages);
