@@ -41,21 +41,50 @@ export interface Service {
 
 const LOCK_FILE = 'handlog.pid';
 
+/**
+ * When a process started, in clock ticks since boot (/proc/PID/stat field 22), or null where /proc
+ * is not there. With the pid it names one process: a pid alone is reused after a reboot or restart.
+ */
+function processStartTime(pid: number): string | null {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may hold spaces and parentheses: count fields after the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return fields[19] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** The lock file's content: `PID` or, where /proc tells it, `PID STARTTIME`. */
+function lockContent(): string {
+  const start = processStartTime(process.pid);
+  return start === null ? String(process.pid) : `${process.pid} ${start}`;
+}
+
 /** The pid of another live process holding the data directory's lock, or null. */
 export function dataDirHolder(dataDir: string): number | null {
   let pid: number;
+  let start: string | undefined;
   try {
-    pid = Number(fs.readFileSync(path.join(dataDir, LOCK_FILE), 'utf8').trim());
+    const [pidText = '', startText] = fs.readFileSync(path.join(dataDir, LOCK_FILE), 'utf8').trim().split(/\s+/);
+    pid = Number(pidText);
+    start = startText;
   } catch {
     return null;
   }
   if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) return null;
   try {
     process.kill(pid, 0);
-    return pid;
   } catch (err: unknown) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM' ? pid : null;
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return null;
   }
+  // Alive, but is it the process that took the lock? A different start time: the pid was reused.
+  if (start !== undefined) {
+    const now = processStartTime(pid);
+    if (now !== null && now !== start) return null;
+  }
+  return pid;
 }
 
 /**
@@ -82,10 +111,11 @@ export function lockDataDir(dataDir: string, logger: Logger): () => void {
   const lockPath = path.join(dataDir, LOCK_FILE);
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
-      fs.writeFileSync(lockPath, String(process.pid), { flag: 'wx' });
+      const content = lockContent();
+      fs.writeFileSync(lockPath, content, { flag: 'wx' });
       return () => {
         try {
-          if (fs.readFileSync(lockPath, 'utf8') === String(process.pid)) fs.unlinkSync(lockPath);
+          if (fs.readFileSync(lockPath, 'utf8') === content) fs.unlinkSync(lockPath);
         } catch {
           // already gone
         }
