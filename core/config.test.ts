@@ -200,3 +200,24 @@ describe('listen addresses are checked with every other problem', () => {
     expect(msg).not.toMatch(/is not a loopback address/);
   });
 });
+
+describe('problems name where the value came from', () => {
+  it('a bad value from the environment is reported under its variable, not under the flag', () => {
+    const msg = configError(
+      {},
+      {
+        CLICKHOUSE_URL: 'foo',
+        HANDLOG_TZ: 'Mars',
+        HANDLOG_ALERT_WEBHOOK: 'ftp://x',
+        HANDLOG_TLS_CLIENT_AUTH: 'required',
+        HANDLOG_TLS_CERT: '/nonexist/cert.pem',
+      },
+    );
+    expect(msg).toMatch(/HANDLOG_TZ: "Mars" is not a known IANA time zone/);
+    expect(msg).toMatch(/CLICKHOUSE_URL: "foo" must start with http/);
+    expect(msg).toMatch(/HANDLOG_ALERT_WEBHOOK: "ftp:\/\/x" must start with http/);
+    expect(msg).toMatch(/HANDLOG_TLS_CERT: cannot read TLS certificate \/nonexist\/cert\.pem/);
+    expect(msg).toMatch(/HANDLOG_TLS_CLIENT_AUTH required needs --tls-ca/);
+    expect(msg).not.toMatch(/ --tz:/);
+  });
+});

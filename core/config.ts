@@ -202,14 +202,17 @@ export function formatAddress(a: ListenAddress): string {
  * Problems with the TLS certificate, key and CA files, each naming its flag: unreadable, not parsing,
  * or a key that does not belong to the certificate. Files not given are not checked.
  */
-export function tlsFileProblems(cfg: Pick<ServeConfig, 'tlsCertFile' | 'tlsKeyFile' | 'tlsCaFile'>): string[] {
+export function tlsFileProblems(
+  cfg: Pick<ServeConfig, 'tlsCertFile' | 'tlsKeyFile' | 'tlsCaFile'>,
+  name: (flag: string) => string = (flag) => `--${flag}`,
+): string[] {
   const problems: string[] = [];
   const read = (flag: string, file: string | null, what: string): Buffer | null => {
     if (file === null || file.trim() === '') return null;
     try {
       return fs.readFileSync(file);
     } catch (e: unknown) {
-      problems.push(`--${flag}: cannot read TLS ${what} ${file}: ${e instanceof Error ? e.message : String(e)}`);
+      problems.push(`${name(flag)}: cannot read TLS ${what} ${file}: ${e instanceof Error ? e.message : String(e)}`);
       return null;
     }
   };
@@ -218,7 +221,7 @@ export function tlsFileProblems(cfg: Pick<ServeConfig, 'tlsCertFile' | 'tlsKeyFi
       tls.createSecureContext(options);
       return true;
     } catch (e: unknown) {
-      problems.push(`--${flag}: invalid TLS ${what} ${file}: ${e instanceof Error ? e.message : String(e)}`);
+      problems.push(`${name(flag)}: invalid TLS ${what} ${file}: ${e instanceof Error ? e.message : String(e)}`);
       return false;
     }
   };
@@ -232,7 +235,7 @@ export function tlsFileProblems(cfg: Pick<ServeConfig, 'tlsCertFile' | 'tlsKeyFi
       tls.createSecureContext({ cert, key });
     } catch (e: unknown) {
       problems.push(
-        `--tls-key: key ${cfg.tlsKeyFile ?? ''} does not match certificate ${cfg.tlsCertFile ?? ''} (--tls-cert): ${e instanceof Error ? e.message : String(e)}`,
+        `${name('tls-key')}: key ${cfg.tlsKeyFile ?? ''} does not match certificate ${cfg.tlsCertFile ?? ''} (${name('tls-cert')}): ${e instanceof Error ? e.message : String(e)}`,
       );
     }
   }
@@ -243,7 +246,7 @@ export function tlsFileProblems(cfg: Pick<ServeConfig, 'tlsCertFile' | 'tlsKeyFi
       new X509Certificate(ca);
     } catch (e: unknown) {
       caOk = false;
-      problems.push(`--tls-ca: invalid TLS CA bundle ${cfg.tlsCaFile ?? ''}: no PEM certificate (${e instanceof Error ? e.message : String(e)})`);
+      problems.push(`${name('tls-ca')}: invalid TLS CA bundle ${cfg.tlsCaFile ?? ''}: no PEM certificate (${e instanceof Error ? e.message : String(e)})`);
     }
     if (caOk) parses('tls-ca', cfg.tlsCaFile ?? '', 'CA bundle', { ca });
   }
@@ -270,6 +273,9 @@ export function loadServeConfig(
   const problems: string[] = [];
   const out: Record<string, unknown> = {};
   const given = new Set<string>();
+  // Where each value came from (`--flag` or the environment variable), for the problems below.
+  const sources = new Map<string, string>();
+  const src = (flag: string): string => sources.get(flag) ?? `--${flag}`;
   for (const o of SERVE_OPTIONS) {
     let raw = flags[o.flag];
     let source = `--${o.flag}`;
@@ -282,7 +288,10 @@ export function loadServeConfig(
         }
       }
     }
-    if (raw !== undefined) given.add(o.flag);
+    if (raw !== undefined) {
+      given.add(o.flag);
+      sources.set(o.flag, source);
+    }
     raw ??= o.default;
     if (raw === undefined) {
       out[o.key] = null;
@@ -341,33 +350,33 @@ export function loadServeConfig(
       // Not there yet: created at start.
     }
   }
-  if (!isValidZone(cfg.tz)) problems.push(`--tz: "${cfg.tz}" is not a known IANA time zone`);
+  if (!isValidZone(cfg.tz)) problems.push(`${src('tz')}: "${cfg.tz}" is not a known IANA time zone`);
   const hasCert = cfg.tlsCertFile !== null;
   const hasKey = cfg.tlsKeyFile !== null;
   // Before anything is opened or bound: the TLS files must be readable and parse (unless --tls off).
-  if (cfg.tls !== null) problems.push(...tlsFileProblems(cfg));
+  if (cfg.tls !== null) problems.push(...tlsFileProblems(cfg, src));
   if (hasCert !== hasKey) problems.push('--tls-cert and --tls-key must be given together');
   if (!hasCert || !hasKey) {
     if (given.has('tls') && cfg.tls !== null) problems.push('--tls needs --tls-cert and --tls-key');
     cfg.tls = null; // TLS is on only with a certificate and key
   }
   if (cfg.tlsClientAuth !== 'none' && cfg.tlsCaFile === null)
-    problems.push(`--tls-client-auth ${cfg.tlsClientAuth} needs --tls-ca (the CA client certificates chain to)`);
+    problems.push(`${src('tls-client-auth')} ${cfg.tlsClientAuth} needs --tls-ca (the CA client certificates chain to)`);
   if (cfg.alertWebhook !== null && !/^https?:\/\/./.test(cfg.alertWebhook))
-    problems.push(`--alert-webhook: "${cfg.alertWebhook}" must start with http:// or https://`);
+    problems.push(`${src('alert-webhook')}: "${cfg.alertWebhook}" must start with http:// or https://`);
   if (cfg.clickhouseUrl !== null && !/^https?:\/\//.test(cfg.clickhouseUrl))
-    problems.push(`--clickhouse-url: "${cfg.clickhouseUrl}" must start with http:// or https://`);
+    problems.push(`${src('clickhouse-url')}: "${cfg.clickhouseUrl}" must start with http:// or https://`);
   const apiTokens: ApiToken[] = [];
   if (cfg.apiTokensFile !== null && cfg.apiTokensFile.trim() !== '') {
     let text: string | null = null;
     try {
       text = fs.readFileSync(cfg.apiTokensFile, 'utf8');
     } catch (e: unknown) {
-      problems.push(`--api-tokens: cannot read ${cfg.apiTokensFile}: ${e instanceof Error ? e.message : String(e)}`);
+      problems.push(`${src('api-tokens')}: cannot read ${cfg.apiTokensFile}: ${e instanceof Error ? e.message : String(e)}`);
     }
     if (text !== null) {
       const parsed = parseApiTokens(text, cfg.apiTokensFile);
-      problems.push(...parsed.problems.map((p) => `--api-tokens: ${p}`));
+      problems.push(...parsed.problems.map((p) => `${src('api-tokens')}: ${p}`));
       apiTokens.push(...parsed.tokens);
     }
   }
