@@ -207,7 +207,8 @@ async function importThroughService(
     if (!res.ok) {
       const body = (await res.json().catch(() => null)) as { error?: { message?: string } } | null;
       const hint = res.status === 401 || res.status === 403 ? ' (pass an admin token with --token or HANDLOG_API_TOKEN_ADMIN)' : '';
-      throw new HandlogError('BAD_ARGUMENT', `the service answered ${res.status}: ${body?.error?.message ?? res.statusText}${hint}`);
+      // A refusal of what was asked (4xx) is the user's to fix (exit 2); a failing service (5xx) is not.
+      throw new HandlogError(res.status >= 500 ? 'STORE_UNAVAILABLE' : 'BAD_ARGUMENT', `the service answered ${res.status}: ${body?.error?.message ?? res.statusText}${hint}`);
     }
     return res;
   };

@@ -39,6 +39,8 @@ Options:
   --framing MODE        TCP/TLS framing: octet-counting (default) or lf
   --ca FILE             CA bundle to verify a TLS target
   --insecure            do not verify the TLS target's certificate
+  --cert FILE, --key FILE
+                        client certificate and key (PEM) for a TLS target that requires one
   --tz ZONE             IANA zone of zone-less timestamps in log files (default UTC, env HANDLOG_TZ)
   -h, --help            show this help
 `;
@@ -112,7 +114,7 @@ async function fromSession(name: string, f: Filter, values: Record<string, unkno
     if (!res.ok) {
       const body = (await res.json().catch(() => null)) as { error?: { message?: string } } | null;
       const hint = res.status === 401 || res.status === 403 ? ' (pass an API token with --token or HANDLOG_API_TOKEN_VIEWER)' : '';
-      throw new HandlogError('BAD_ARGUMENT', `the service answered ${res.status} to the export of session "${name}": ${body?.error?.message ?? res.statusText}${hint}`);
+      throw new HandlogError(res.status >= 500 ? 'STORE_UNAVAILABLE' : 'BAD_ARGUMENT', `the service answered ${res.status} to the export of session "${name}": ${body?.error?.message ?? res.statusText}${hint}`);
     }
     rows = (await res.text())
       .split('\n')
@@ -161,6 +163,8 @@ export async function runReplay(argv: string[]): Promise<number> {
     token: { type: 'string' },
     framing: { type: 'string' },
     ca: { type: 'string' },
+    cert: { type: 'string' },
+    key: { type: 'string' },
     insecure: { type: 'boolean' },
     tz: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
@@ -209,6 +213,11 @@ export async function runReplay(argv: string[]): Promise<number> {
   for (const f of positionals) if (!fs.existsSync(f)) problems.push(`cannot read file "${f}"`);
   const ca = str('ca');
   if (ca !== undefined && !fs.existsSync(ca)) problems.push(`--ca: cannot read "${ca}"`);
+  const cert = str('cert');
+  const key = str('key');
+  if (cert !== undefined && !fs.existsSync(cert)) problems.push(`--cert: cannot read "${cert}"`);
+  if (key !== undefined && !fs.existsSync(key)) problems.push(`--key: cannot read "${key}"`);
+  if ((cert === undefined) !== (key === undefined)) problems.push('--cert and --key go together');
   // the same zone handlog import would use, so `replay FILE` and `replay --session` of its import agree
   const tz = str('tz') ?? process.env['HANDLOG_TZ'] ?? 'UTC';
   if (!isValidTimeZone(tz)) problems.push(`--tz: "${tz}" is not a known IANA time zone`);
@@ -227,6 +236,7 @@ export async function runReplay(argv: string[]): Promise<number> {
     speed,
     framing: framing === 'lf' ? 'lf' : 'octet-counting',
     ...(ca === undefined ? {} : { ca }),
+    ...(cert === undefined || key === undefined ? {} : { cert, key }),
     insecure: values['insecure'] === true,
     onProgress: (sent, total, ms) => progress.update(`${bar(sent / total)} ${sent.toLocaleString('en')}/${total.toLocaleString('en')} sent, ${(ms / 1000).toFixed(1)} s`),
   });

@@ -3,6 +3,7 @@
 // stack trace; output into a closed pipe (`handlog parse … | head`) ends quietly.
 
 import { spawn, spawnSync } from 'node:child_process';
+import http from 'node:http';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -132,5 +133,27 @@ describe('handlog CLI operational errors', () => {
     const help = run(['--help']);
     expect(help.status).toBe(0);
     expect(help.stdout).toMatch(/^Usage: handlog <command>/);
+  });
+
+  it('import through a service that fails (5xx) exits 1 with its error, not 2 (a usage error)', async () => {
+    const srv = http.createServer((_req, res) => {
+      res.writeHead(503, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify({ error: { code: 'STORE_UNAVAILABLE', message: 'the store cannot be reached' } }));
+    });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+    try {
+      const dir = tempDir('handlog-ops-');
+      const file = path.join(dir, 'a.log');
+      fs.writeFileSync(file, '<134>Oct 25 06:50:09 host tag: a message\n');
+      const port = (srv.address() as { port: number }).port;
+      const child = spawn(process.execPath, [BIN, 'import', file, '--server', `http://127.0.0.1:${port}`, '--session', 'x'], { stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+      const code = await new Promise((r) => child.on('exit', r));
+      expect(code).toBe(1);
+      expect(stderr).toMatch(/the service answered 503: the store cannot be reached/);
+    } finally {
+      await new Promise((r) => srv.close(r));
+    }
   });
 });
