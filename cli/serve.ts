@@ -101,6 +101,33 @@ export function runningServiceUrl(dataDir: string): string | null {
   }
 }
 
+/**
+ * An import (CLI or upload) spools its batches to `uploads/import-PID-….tsv` and removes each after its
+ * insert; one that was interrupted (Ctrl-C, kill) leaves its last batches behind, up to tens of MB each.
+ * Only the holder of the lock writes there, so once it is ours every other process's spool is stale.
+ */
+function removeStaleSpools(dataDir: string, logger: Logger): void {
+  const dir = path.join(dataDir, 'uploads');
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return;
+  }
+  let removed = 0;
+  for (const name of names) {
+    const m = /^import-(\d+)-[0-9a-f]+-\d+\.tsv$/.exec(name);
+    if (m === null || Number(m[1]) === process.pid) continue;
+    try {
+      fs.rmSync(path.join(dir, name), { force: true });
+      removed++;
+    } catch {
+      // left for the next start
+    }
+  }
+  if (removed > 0) logger.info('removed spool files of an interrupted import', { files: removed, dir });
+}
+
 /** One process per data directory: the embedded engine and the WAL are not shareable. */
 export function lockDataDir(dataDir: string, logger: Logger): () => void {
   try {
@@ -113,6 +140,7 @@ export function lockDataDir(dataDir: string, logger: Logger): () => void {
     try {
       const content = lockContent();
       fs.writeFileSync(lockPath, content, { flag: 'wx' });
+      removeStaleSpools(dataDir, logger);
       return () => {
         try {
           if (fs.readFileSync(lockPath, 'utf8') === content) fs.unlinkSync(lockPath);

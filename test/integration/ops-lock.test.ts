@@ -49,4 +49,17 @@ describe('data directory lock', () => {
       await svc.stop();
     }
   });
+
+  it('spool files of an import that was interrupted (Ctrl-C, kill) are removed by the next holder of the directory', async () => {
+    const dir = tempDir('handlog-ops-lock-');
+    fs.mkdirSync(path.join(dir, 'uploads'));
+    const stale = path.join(dir, 'uploads', 'import-999999-0123456789abcdef-4.tsv');
+    const other = path.join(dir, 'uploads', 'capture.pcap');
+    fs.writeFileSync(stale, 'x\t'.repeat(1000));
+    fs.writeFileSync(other, 'not a spool');
+    const svc = await startTestService({ data: dir });
+    await svc.stop();
+    expect(fs.existsSync(stale)).toBe(false);
+    expect(fs.existsSync(other)).toBe(true);
+  });
 });
