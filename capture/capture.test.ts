@@ -3,6 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import dgram from 'node:dgram';
+import tls from 'node:tls';
+import type { AddressInfo } from 'node:net';
+import { makeCerts } from '../bench/ingest/harness.js';
 import { performance } from 'node:perf_hooks';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseLine, senderFrame } from '../parsers/detect.js';
@@ -348,6 +351,37 @@ describe('replay schedule', () => {
       expect(c - a).toBeLessThan(1000);
     } finally {
       sock.close();
+    }
+  });
+
+  it('a TLS target that requires a client certificate: refused without one (an error, not "sent"), accepted with --cert/--key', async () => {
+    const certs = makeCerts();
+    const got: string[] = [];
+    const server = tls.createServer(
+      { cert: fs.readFileSync(certs.serverCert), key: fs.readFileSync(certs.serverKey), ca: fs.readFileSync(certs.caCert), requestCert: true, rejectUnauthorized: true },
+      (sock) => {
+        let buf = '';
+        sock.on('data', (d: Buffer) => (buf += d.toString()));
+        sock.on('end', () => {
+          got.push(buf);
+          sock.end();
+        });
+        sock.on('error', () => undefined);
+      },
+    );
+    server.on('tlsClientError', () => undefined);
+    await new Promise<void>((res) => server.listen(0, '127.0.0.1', () => res()));
+    const target = { protocol: 'tls' as const, host: '127.0.0.1', port: (server.address() as AddressInfo).port };
+    const msgs = [{ raw: 'one', tMs: 0 }, { raw: 'two', tMs: 1 }];
+    try {
+      await expect(replay(msgs, { target, speed: 0, ca: certs.caCert })).rejects.toMatchObject({ code: 'TARGET_FAILED' });
+      expect(got).toEqual([]);
+      const r = await replay(msgs, { target, speed: 0, ca: certs.caCert, cert: certs.clientCert, key: certs.clientKey });
+      expect(r).toMatchObject({ sent: 2, failed: 0 });
+      expect(got).toEqual(['3 one3 two']);
+    } finally {
+      server.close();
+      fs.rmSync(certs.dir, { recursive: true, force: true });
     }
   });
 

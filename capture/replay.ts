@@ -56,6 +56,9 @@ export interface ReplayOptions {
   /** TCP/TLS framing: RFC 6587 octet counting (default) or LF-terminated. */
   framing?: 'octet-counting' | 'lf';
   ca?: string;
+  /** Client certificate and key (PEM files) for a TLS target that asks for one (mutual TLS). */
+  cert?: string;
+  key?: string;
   insecure?: boolean;
   onProgress?: (sent: number, total: number, elapsedMs: number) => void;
 }
@@ -121,6 +124,8 @@ async function openSender(opts: ReplayOptions): Promise<Sender> {
           port: target.port,
           servername: net.isIP(target.host) === 0 ? target.host : undefined,
           ...(opts.ca === undefined ? {} : { ca: fs.readFileSync(opts.ca) }),
+          ...(opts.cert === undefined ? {} : { cert: fs.readFileSync(opts.cert) }),
+          ...(opts.key === undefined ? {} : { key: fs.readFileSync(opts.key) }),
           rejectUnauthorized: opts.insecure !== true,
           minVersion: 'TLSv1.2',
         },
@@ -142,9 +147,29 @@ async function openSender(opts: ReplayOptions): Promise<Sender> {
       if (error !== null) throw error;
       if (!socket.write(frame)) await new Promise((r) => socket.once('drain', r));
     },
-    close: () => new Promise<void>((resolve) => socket.end(() => resolve())),
+    // Written is not accepted: a TLS 1.3 server refuses a client (no or a bad client certificate)
+    // only after the handshake, while the first frames are already on their way. So the end waits
+    // for the target to close its side (or CLOSE_WAIT_MS) and rejects with what went wrong.
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        const done = () => {
+          clearTimeout(timer);
+          if (error !== null) reject(error);
+          else resolve();
+        };
+        const timer = setTimeout(() => {
+          socket.destroy();
+          done();
+        }, CLOSE_WAIT_MS);
+        if (socket.destroyed) return done();
+        socket.once('close', done);
+        socket.end();
+      }),
   };
 }
+
+/** How long the end of a TCP/TLS replay waits for the target to close its side. */
+const CLOSE_WAIT_MS = 5000;
 
 function frameOf(raw: string, opts: ReplayOptions): Buffer {
   const body = Buffer.from(raw, 'utf8');
@@ -198,12 +223,26 @@ export async function replay(messages: readonly ReplayMessage[], opts: ReplayOpt
       } catch (e: unknown) {
         failed++;
         lastError = errorMessage(e);
-        if (opts.target.protocol !== 'udp') throw new HandlogError('BAD_ARGUMENT', `connection to the target lost after ${sent} messages: ${lastError}`);
+        if (opts.target.protocol !== 'udp') throw new HandlogError('TARGET_FAILED', `connection to the target lost after ${sent} messages: ${lastError}`);
       }
       opts.onProgress?.(sent, total, performance.now() - start);
     }
-  } finally {
+  } catch (e: unknown) {
     await sender.close().catch(() => undefined);
+    throw e;
   }
-  return { sent, failed, elapsedMs: performance.now() - start, lastError };
+  const elapsedMs = performance.now() - start;
+  try {
+    await sender.close();
+  } catch (e: unknown) {
+    // Over TCP/TLS the target refused or dropped the connection after taking the frames from us:
+    // none can be counted as delivered.
+    if (opts.target.protocol === 'udp') throw e;
+    throw new HandlogError(
+      'TARGET_FAILED',
+      `the target ended the connection with an error after ${sent} message(s) were written: ${errorMessage(e)}; they may not have been accepted` +
+        (opts.target.protocol === 'tls' && opts.cert === undefined ? ' (does it require a client certificate? give --cert and --key)' : ''),
+    );
+  }
+  return { sent, failed, elapsedMs, lastError };
 }

@@ -14,6 +14,7 @@ export const ERROR_CODES = {
   STORE_REJECTED: 'the ClickHouse store rejected the data (not retryable)',
   WAL_IO: 'the write-ahead log could not be read or written',
   LISTEN_FAILED: 'a listener could not bind its address',
+  TARGET_FAILED: 'a replay target refused or lost the connection',
   INTERNAL: 'an unexpected internal error',
 } as const;
 
