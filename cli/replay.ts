@@ -231,6 +231,18 @@ export async function runReplay(argv: string[]): Promise<number> {
     `replaying ${messages.length.toLocaleString('en')} messages spanning ${(span / 1000).toFixed(1)} s to ${to} at ${speed === 0 ? 'full speed' : `${speed}x (about ${(takes / 1000 / speed).toFixed(1)} s)`}\n`,
   );
   const progress = createProgress();
+  // Ctrl-C (or a kill) mid-replay: say how far it got, as the end of a replay does.
+  let sentSoFar = 0;
+  let msSoFar = 0;
+  const onStop = (sig: NodeJS.Signals): void => {
+    progress.done();
+    process.stdout.write(
+      `interrupted: sent ${sentSoFar.toLocaleString('en')} of ${messages.length.toLocaleString('en')} messages in ${(msSoFar / 1000).toFixed(2)} s\n`,
+      () => process.exit(sig === 'SIGINT' ? 130 : 143),
+    );
+  };
+  process.once('SIGINT', onStop);
+  process.once('SIGTERM', onStop);
   const result = await replay(messages, {
     target,
     speed,
@@ -238,7 +250,14 @@ export async function runReplay(argv: string[]): Promise<number> {
     ...(ca === undefined ? {} : { ca }),
     ...(cert === undefined || key === undefined ? {} : { cert, key }),
     insecure: values['insecure'] === true,
-    onProgress: (sent, total, ms) => progress.update(`${bar(sent / total)} ${sent.toLocaleString('en')}/${total.toLocaleString('en')} sent, ${(ms / 1000).toFixed(1)} s`),
+    onProgress: (sent, total, ms) => {
+      sentSoFar = sent;
+      msSoFar = ms;
+      progress.update(`${bar(sent / total)} ${sent.toLocaleString('en')}/${total.toLocaleString('en')} sent, ${(ms / 1000).toFixed(1)} s`);
+    },
+  }).finally(() => {
+    process.off('SIGINT', onStop);
+    process.off('SIGTERM', onStop);
   });
   progress.done();
   process.stdout.write(

@@ -3,6 +3,7 @@
 // stack trace; output into a closed pipe (`handlog parse … | head`) ends quietly.
 
 import { spawn, spawnSync } from 'node:child_process';
+import dgram from 'node:dgram';
 import http from 'node:http';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -154,6 +155,37 @@ describe('handlog CLI operational errors', () => {
       expect(stderr).toMatch(/the service answered 503: the store cannot be reached/);
     } finally {
       await new Promise((r) => srv.close(r));
+    }
+  });
+
+  it('replay interrupted with Ctrl-C says how many messages it sent before exiting 130', async () => {
+    const dir = tempDir('handlog-ops-');
+    const file = path.join(dir, 'slow.log');
+    // 120 messages one second apart: at --speed 10 the replay takes 12 s.
+    const lines: string[] = [];
+    for (let i = 0; i < 120; i++) lines.push(`<134>2026-11-01T10:${String(Math.floor(i / 60)).padStart(2, '0')}:${String(i % 60).padStart(2, '0')}Z host tag - - - message ${i}`);
+    fs.writeFileSync(file, lines.join('\n') + '\n');
+    const sock = dgram.createSocket('udp4');
+    let received = 0;
+    sock.on('message', () => received++);
+    await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
+    try {
+      const child = spawn(process.execPath, [BIN, 'replay', file, '--to', `udp://127.0.0.1:${sock.address().port}`, '--speed', '10'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+      child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+      const code = new Promise((r) => child.on('exit', (c, sig) => r(c ?? sig)));
+      const deadline = Date.now() + 20_000;
+      while (received < 5 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      child.kill('SIGINT');
+      expect(await code).toBe(130);
+      const m = /interrupted: sent (\d+) of 120 messages/.exec(stdout);
+      expect(m, stdout + stderr).not.toBeNull();
+      await new Promise((r) => setTimeout(r, 200));
+      expect(Number(m?.[1])).toBe(received);
+    } finally {
+      sock.close();
     }
   });
 });
