@@ -240,7 +240,16 @@ async function importThroughService(
     const posted = (await res.json()) as { session: SessionSummary; upload?: UploadStatus };
     id = posted.session.id;
     for (;;) {
-      const s = await show();
+      // The upload was taken: if the service goes away now (stopped, restarted), it may have imported
+      // the file anyway (a stop waits for the import under way) — say so, and how to make sure.
+      const s = await show().catch((e: unknown) => {
+        if (!(e instanceof HandlogError) || e.code !== 'STORE_UNAVAILABLE') throw e;
+        throw new HandlogError(
+          'STORE_UNAVAILABLE',
+          `lost the service at ${base} while it imported "${path.basename(file)}" (${errorMessage(e).replace(/^cannot reach the handlog service at \S+: /, '')}); ` +
+            'it may have finished that file before stopping: run the same import again to continue (files already imported are skipped)',
+        );
+      });
       progress.update(`importing ${path.basename(file)} ${bar(s.bytes_done / Math.max(1, s.bytes_total))} ${s.lines_read.toLocaleString('en')} lines`);
       // This upload's own state: its report is there a moment after the session says done (a
       // service that keeps no upload states, or lost them in a restart: the session's state).

@@ -188,4 +188,32 @@ describe('handlog CLI operational errors', () => {
       sock.close();
     }
   });
+
+  it('import through a service that goes away after taking the upload says the import may have gone on there and how to continue', async () => {
+    const srv = http.createServer((req, res) => {
+      if (req.method === 'POST') {
+        req.resume();
+        req.on('end', () => {
+          res.writeHead(202, { 'Content-Type': 'application/json' });
+          res.end(JSON.stringify({ session: { id: 'sid-1', name: 'x' }, upload: { id: 'up-1', filename: 'a.log', state: 'queued' } }));
+          // The service stops: nothing answers any more.
+          setImmediate(() => srv.close());
+        });
+        return;
+      }
+      req.socket.destroy();
+    });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+    const dir = tempDir('handlog-ops-');
+    const file = path.join(dir, 'a.log');
+    fs.writeFileSync(file, '<134>Oct 25 06:50:09 host tag: a message\n');
+    const port = (srv.address() as { port: number }).port;
+    const child = spawn(process.execPath, [BIN, 'import', file, '--server', `http://127.0.0.1:${port}`, '--session', 'x'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    const code = await new Promise((r) => child.on('exit', r));
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/lost the service at http:\/\/127\.0\.0\.1:\d+ while it imported "a\.log"/);
+    expect(stderr).toMatch(/run the same import again/);
+  });
 });
