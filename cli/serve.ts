@@ -157,7 +157,7 @@ export function lockDataDir(dataDir: string, logger: Logger): () => void {
           `data directory ${path.resolve(dataDir)} is in use by handlog process ${pid}; stop it or use another --data`,
         );
       }
-      logger.warn('removing stale data directory lock', { pid: fs.readFileSync(lockPath, 'utf8').trim() });
+      logger.warn('removing stale data directory lock', { pid: fs.readFileSync(lockPath, 'utf8').trim().split(/\s+/)[0] });
       fs.unlinkSync(lockPath);
     }
   }
