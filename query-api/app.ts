@@ -74,6 +74,12 @@ export function createApp(deps: AppDeps): Hono {
       if (status === 413) c.header('Connection', 'close');
       return c.json(errorBody(err.code, err.message), status);
     }
+    // A route that reached the store without classifying its errors (sessions, alerts): a store that
+    // cannot be reached is still a 503, as on /api/logs, not an internal error.
+    if (isConnectionError(err)) {
+      deps.logger.warn('request failed', { path: c.req.path, code: 'STORE_UNAVAILABLE', err: err.message });
+      return c.json(errorBody('STORE_UNAVAILABLE', `the store cannot be reached: ${err.message}`), 503);
+    }
     deps.logger.error('unhandled request error', { path: c.req.path, err: err.message, stack: err.stack });
     return c.json(errorBody('INTERNAL', 'internal error'), 500);
   });
@@ -103,4 +109,15 @@ export function createApp(deps: AppDeps): Hono {
   if (deps.alerts !== undefined) app.route('/api/alerts', alertRoutes(deps.alerts));
   if (deps.uiDir !== undefined) mountUi(app, deps.uiDir);
   return app;
+}
+
+const CONNECTION_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE', 'UND_ERR_SOCKET']);
+
+/** Whether `e` (or an error it was caused by) is a network failure to reach a peer. */
+function isConnectionError(e: unknown): boolean {
+  for (let x = e, depth = 0; typeof x === 'object' && x !== null && depth < 5; x = (x as { cause?: unknown }).cause, depth++) {
+    const code = (x as { code?: unknown }).code;
+    if (typeof code === 'string' && CONNECTION_ERRORS.has(code)) return true;
+  }
+  return false;
 }

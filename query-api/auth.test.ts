@@ -9,6 +9,7 @@ import { silentLogger } from '../core/logger.js';
 import { Registry } from '../core/metrics.js';
 import type { Store } from '../store/client.js';
 import { createApp } from './app.js';
+import type { SessionService } from '../capture/service.js';
 import { apiAuth, createAuthorizer, presentedToken } from './auth.js';
 
 const VIEWER = 'viewer-token-0123456789';
@@ -89,6 +90,24 @@ describe('apiAuth middleware', () => {
   });
   it('leaves routes outside /api open', async () => {
     expect((await tiny().request('/healthz')).status).toBe(200);
+  });
+});
+
+describe('createApp errors', () => {
+  it('a store that cannot be reached is a 503 STORE_UNAVAILABLE on every route, not a 500', async () => {
+    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9'), { code: 'ECONNREFUSED' });
+    const client = { query: () => Promise.reject(new Error('no store in unit tests')) } as unknown as ClickHouseClient;
+    const app = createApp({
+      store: { mode: 'server', client } as unknown as Store,
+      metrics: new Registry(),
+      logger: silentLogger,
+      health: () => Promise.reject(new Error('unused')),
+      pipeline: { subscribe: () => () => undefined },
+      sessions: { list: () => Promise.reject(new Error('request failed', { cause: refused })) } as unknown as SessionService,
+    });
+    const res = await app.request('/api/sessions');
+    expect(res.status).toBe(503);
+    expect(await res.json()).toMatchObject({ error: { code: 'STORE_UNAVAILABLE' } });
   });
 });
 

@@ -414,6 +414,9 @@ describe('replay', () => {
 async function udpSink(): Promise<{ url: string; got: string[]; close: () => void }> {
   const sock = dgram.createSocket('udp4');
   await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
+  // A full-speed replay of 300 datagrams outruns the default receive buffer (~208 KiB) whenever this
+  // process is busy (CI, a build alongside): lost datagrams would be the test's, not replay's.
+  sock.setRecvBufferSize(4 * 1024 * 1024);
   const got: string[] = [];
   sock.on('message', (m) => got.push(m.toString()));
   return { url: `udp://127.0.0.1:${sock.address().port}`, got, close: () => sock.close() };
