@@ -2,18 +2,10 @@
 // time range while time passes, HEAD on the streaming routes, stats of a range that starts later.
 
 import net from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, metric, metricsText, port, startTestService, until } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { api, metric, metricsText, port, serviceForFile, until } from './helpers.js';
 
-let svc: Awaited<ReturnType<typeof startTestService>>;
-
-beforeAll(async () => {
-  svc = await startTestService();
-}, 60_000);
-
-afterAll(async () => {
-  await svc?.stop();
-});
+const svc = serviceForFile();
 
 /** A handset line (network form) whose body carries the time `ms`. */
 function line(mac: string, text: string, ms: number): string {

@@ -5,23 +5,15 @@
 
 import { randomUUID } from 'node:crypto';
 import net from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { SEVERITY_NAMES, type StoredRecord } from '../../core/record.js';
 import { matchesFilters } from '../../query-api/match.js';
 import type { DeviceSummary } from '../../store/devices.js';
 import { exportLogs, type LogFilters } from '../../store/queries.js';
-import { api, metric, metricsText, port, startTestService, until } from './helpers.js';
+import { api, metric, metricsText, port, serviceForFile, until } from './helpers.js';
 import { parseCsv } from '../../query-api/csv-reader.test-helper.js';
 
-let svc: Awaited<ReturnType<typeof startTestService>>;
-
-beforeAll(async () => {
-  svc = await startTestService();
-}, 60_000);
-
-afterAll(async () => {
-  await svc?.stop();
-});
+const svc = serviceForFile();
 
 /** A handset line (network form), its body time `ms` (default now). */
 function line(mac: string, tag: string, text: string, sev = 6, ms = Date.now()): string {

@@ -6,13 +6,36 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadServeConfig } from '../../core/config.js';
 import { silentLogger } from '../../core/logger.js';
+import { afterAll, beforeAll } from 'vitest';
 import { startService, type Service } from '../../cli/serve.js';
 
 export function tempDir(prefix = 'handlog-it-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
-export async function startTestService(flags: Record<string, string> = {}): Promise<Service & { http: string; dir: string }> {
+export type TestService = Service & { http: string; dir: string };
+
+/**
+ * One service for a test file: started before its tests, stopped after them. The answer reads
+ * through to the running service (`svc.http` inside a test).
+ */
+export function serviceForFile(flags: Record<string, string> = {}): TestService {
+  let running: TestService | undefined;
+  beforeAll(async () => {
+    running = await startTestService(flags);
+  }, 60_000);
+  afterAll(async () => {
+    await running?.stop();
+  });
+  return new Proxy({} as TestService, {
+    get(_target, key) {
+      if (running === undefined) throw new Error('the test service is not started (use it inside a test)');
+      return Reflect.get(running, key) as unknown;
+    },
+  });
+}
+
+export async function startTestService(flags: Record<string, string> = {}): Promise<TestService> {
   const dir = flags['data'] ?? tempDir();
   const config = loadServeConfig(
     {

@@ -2,19 +2,11 @@
 
 import dgram from 'node:dgram';
 import net from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { StoredRecord } from '../../core/record.js';
-import { api, port, startTestService, until } from './helpers.js';
+import { api, port, serviceForFile, until } from './helpers.js';
 
-let svc: Awaited<ReturnType<typeof startTestService>>;
-
-beforeAll(async () => {
-  svc = await startTestService();
-}, 60_000);
-
-afterAll(async () => {
-  await svc?.stop();
-});
+const svc = serviceForFile();
 
 async function rows(query: string, n: number): Promise<StoredRecord[]> {
   const r = await until(
