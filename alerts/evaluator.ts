@@ -471,8 +471,7 @@ export class Evaluator {
       if (g !== undefined) return g;
     }
     if (this.totalGroups >= MAX_GROUPS) return null;
-    if (byTag === undefined) st.groups.set(mac, (byTag = new Map()));
-    g = {
+    return this.open(st, {
       mac,
       tag,
       incidentId: randomUUID(),
@@ -481,17 +480,29 @@ export class Evaluator {
       dueMs: nowMs + st.rule.group_wait_ms,
       firstMs,
       lastMs: nowMs,
-      pending: 0,
-      pendingIds: new IdList(),
-      pendingFirstMs: firstMs,
       total: 0,
       message: row.message,
       severity: row.severity,
-    };
-    byTag.set(tag, g);
+    });
+  }
+
+  /** Adds a group (nothing pending yet) to its rule's open groups. */
+  private open(st: RuleState, fields: Omit<Group, 'pending' | 'pendingIds' | 'pendingFirstMs'>): Group {
+    const g: Group = { ...fields, pending: 0, pendingIds: new IdList(), pendingFirstMs: fields.firstMs };
+    let byTag = st.groups.get(g.mac);
+    if (byTag === undefined) st.groups.set(g.mac, (byTag = new Map()));
+    byTag.set(g.tag, g);
     st.open++;
     this.totalGroups++;
     return g;
+  }
+
+  /** Calls `fn` for every open group (`fn` may close the group it is given). */
+  private eachGroup(fn: (st: RuleState, g: Group) => void): void {
+    for (const st of this.states) {
+      if (st.open === 0) continue;
+      for (const byTag of st.groups.values()) for (const g of byTag.values()) fn(st, g);
+    }
   }
 
   /** Folds `n` events, the newest `row` (their ids already added; the oldest at `firstMs`), into the group. */
@@ -512,10 +523,7 @@ export class Evaluator {
   /** Send what is due at `nowMs`: group_wait ends, cooldown ends, resolutions. */
   tick(nowMs: number): void {
     if (nowMs - this.lastSweepMs >= WINDOW_SWEEP_MS) this.sweepWindows(nowMs);
-    for (const st of this.states) {
-      if (st.open === 0) continue;
-      for (const byTag of st.groups.values()) for (const g of byTag.values()) this.tickGroup(st, g, nowMs);
-    }
+    this.eachGroup((st, g) => this.tickGroup(st, g, nowMs));
   }
 
   /**
@@ -524,19 +532,12 @@ export class Evaluator {
    * folded into their cooldown send their update. Groups stay open as they are.
    */
   flushPending(nowMs: number): void {
-    for (const st of this.states) {
-      if (st.open === 0) continue;
-      for (const byTag of st.groups.values()) {
-        for (const g of byTag.values()) {
-          if (!g.fired) {
-            g.fired = true;
-            this.flush(g, st.rule, 'fired', nowMs);
-          } else if (g.pending > 0) this.flush(g, st.rule, 'update', nowMs);
-          else continue;
-          g.dueMs = nowMs + st.rule.cooldown_s * 1000;
-        }
-      }
-    }
+    this.eachGroup((st, g) => {
+      if (g.fired && g.pending === 0) return;
+      this.flush(g, st.rule, g.fired ? 'update' : 'fired', nowMs);
+      g.fired = true;
+      g.dueMs = nowMs + st.rule.cooldown_s * 1000;
+    });
   }
 
   /**
@@ -544,12 +545,9 @@ export class Evaluator {
    * cooldown — what they folded (or their next match) is sent on the next tick, as `fired`.
    */
   liftSilences(nowMs: number): void {
-    for (const st of this.states) {
-      if (st.open === 0) continue;
-      for (const byTag of st.groups.values()) {
-        for (const g of byTag.values()) if (g.fired && !g.notified && g.dueMs > nowMs) g.dueMs = nowMs;
-      }
-    }
+    this.eachGroup((_st, g) => {
+      if (g.fired && !g.notified && g.dueMs > nowMs) g.dueMs = nowMs;
+    });
   }
 
   /** Windows whose newest match is older than the window hold nothing that can still count. */
@@ -625,17 +623,13 @@ export class Evaluator {
   /** The fired groups, for a restart (call after flushPending: nothing pending is kept). */
   saveGroups(): SavedGroup[] {
     const out: SavedGroup[] = [];
-    for (const st of this.states) {
-      for (const byTag of st.groups.values()) {
-        for (const g of byTag.values()) {
-          if (!g.fired) continue;
-          out.push({
-            rule_id: st.rule.id, mac: g.mac, tag: g.tag, incident_id: g.incidentId, notified: g.notified, due_ms: g.dueMs,
-            first_ms: g.firstMs, last_ms: g.lastMs, total: g.total, message: g.message, severity: g.severity,
-          });
-        }
-      }
-    }
+    this.eachGroup((st, g) => {
+      if (!g.fired) return;
+      out.push({
+        rule_id: st.rule.id, mac: g.mac, tag: g.tag, incident_id: g.incidentId, notified: g.notified, due_ms: g.dueMs,
+        first_ms: g.firstMs, last_ms: g.lastMs, total: g.total, message: g.message, severity: g.severity,
+      });
+    });
     return out;
   }
 
@@ -652,9 +646,7 @@ export class Evaluator {
       if (typeof s.incident_id !== 'string' || typeof s.last_ms !== 'number' || typeof s.total !== 'number') continue;
       const st = this.states.find((t) => t.rule.id === s.rule_id);
       if (st === undefined || st.groups.get(s.mac)?.has(s.tag) === true || this.totalGroups >= MAX_GROUPS) continue;
-      let byTag = st.groups.get(s.mac);
-      if (byTag === undefined) st.groups.set(s.mac, (byTag = new Map()));
-      byTag.set(s.tag, {
+      this.open(st, {
         mac: s.mac,
         tag: s.tag,
         incidentId: s.incident_id,
@@ -663,15 +655,10 @@ export class Evaluator {
         dueMs: typeof s.due_ms === 'number' ? s.due_ms : s.last_ms,
         firstMs: typeof s.first_ms === 'number' ? s.first_ms : s.last_ms,
         lastMs: s.last_ms,
-        pending: 0,
-        pendingIds: new IdList(),
-        pendingFirstMs: s.last_ms,
         total: s.total,
         message: typeof s.message === 'string' ? s.message : '',
         severity: typeof s.severity === 'number' ? s.severity : null,
       });
-      st.open++;
-      this.totalGroups++;
       n++;
     }
     return n;

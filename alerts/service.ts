@@ -144,8 +144,9 @@ export class AlertService {
   }
 
   /**
-   * Fires the groups still waiting for their group_wait, sends what is queued (within the
-   * dispatcher's shutdown deadline), then writes what is left to the store.
+   * Reports every match not reported yet (group_wait and cooldown), saves the open groups for the
+   * next start, sends what is queued (within the dispatcher's shutdown deadline), then writes what
+   * is left to the store.
    */
   async stop(): Promise<void> {
     this.unsubscribe?.();

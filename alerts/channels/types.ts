@@ -192,12 +192,12 @@ export function maskChannel(c: Channel): Channel {
   }
 }
 
-/** A URL field of an update: the masked form sent back means "keep the stored URL". */
 /** The masked form sent back where nothing is stored to keep (a new channel, a new header). */
 function maskedWithoutValue(field: string): ReturnType<typeof bad> {
   return bad(field, `${MASK} stands for a stored secret, and there is none to keep here: send the real value`);
 }
 
+/** A URL field of an update: the masked form sent back means "keep the stored URL". */
 function urlOrKept(v: unknown, field: string, prevUrl: unknown): string {
   if (typeof prevUrl === 'string' && typeof v === 'string' && v === maskUrl(prevUrl)) return prevUrl;
   return httpUrl(v, field);
