@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import type { LogRecord, ParseContext } from '../core/record.js';
 import { parseLine } from '../parsers/detect.js';
+import { isGzipHead } from './reader.js';
 
 /** A file to read; `name` is the name shown (an upload's original name), else the path is used. */
 export interface NamedFile {
@@ -47,7 +48,7 @@ export async function orderFiles<F extends NamedFile>(files: F[], tz: string, an
       const buf = Buffer.alloc(16_384);
       const { bytesRead } = await fd.read(buf, 0, buf.length, 0);
       await fd.close();
-      if (bytesRead >= 2 && buf[0] === 0x1f && buf[1] === 0x8b) return Infinity;
+      if (isGzipHead(buf.subarray(0, bytesRead))) return Infinity;
       const ctx = fileParseContext(await yearAnchorMs(f.path, anchorMs), tz);
       for (const line of buf.subarray(0, bytesRead).toString('utf8').split('\n').slice(0, 50)) {
         const t = ownTime(parseLine(line, ctx));

@@ -22,7 +22,7 @@ import { toIso } from '../parsers/time.js';
 import { encodeLogRow, encodeLogRowLenient, encodeLogRowTsv } from '../store/encode.js';
 import type { RowFileFormat } from '../store/client.js';
 import { fileParseContext, LineTimes, orderFiles, ownTime, yearAnchorMs, type NamedFile } from './file-times.js';
-import { newReadStats, readCapture, type CaptureMessage, type ReadStats } from './reader.js';
+import { isGzipHead, newReadStats, readCapture, utf16Bom, type CaptureMessage, type ReadStats } from './reader.js';
 import { sniffCapture } from './pcap.js';
 import { findSession, importedTextFiles, newSession, saveSession, sessionsWithFile, type SessionFile, type SessionSummary } from './sessions.js';
 
@@ -133,9 +133,7 @@ async function grownFrom(
   try {
     const head = Buffer.alloc(4);
     const { bytesRead } = await fd.read(head, 0, 4, 0);
-    const gzip = bytesRead >= 2 && head[0] === 0x1f && head[1] === 0x8b;
-    const utf16 = bytesRead >= 2 && ((head[0] === 0xff && head[1] === 0xfe) || (head[0] === 0xfe && head[1] === 0xff));
-    if (bytesRead < 4 || gzip || utf16 || sniffCapture(head) !== null) return null;
+    if (bytesRead < 4 || isGzipHead(head) || utf16Bom(head) !== null || sniffCapture(head) !== null) return null;
     const candidates = await importedTextFiles(client, size);
     const checked = new Map<number, string>();
     for (const c of candidates) {

@@ -57,6 +57,18 @@ export interface ReadOptions {
 export const DEFAULT_SYSLOG_PORTS: readonly number[] = [514, 601, 1514, 5514, 10514];
 const MAX_LINE_BYTES = 1024 * 1024;
 
+/** Whether the file's first bytes are gzip's magic number. */
+export function isGzipHead(head: Uint8Array): boolean {
+  return head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;
+}
+
+/** The UTF-16 encoding a byte-order mark at the start names, or null. */
+export function utf16Bom(head: Uint8Array): 'utf-16le' | 'utf-16be' | null {
+  if (head.length < 2) return null;
+  if (head[0] === 0xff && head[1] === 0xfe) return 'utf-16le';
+  return head[0] === 0xfe && head[1] === 0xff ? 'utf-16be' : null;
+}
+
 /** Streams the messages of one file in batches (one per chunk read); `stats` is updated as it goes. */
 export async function* readCapture(path: string, stats: ReadStats, opts: ReadOptions = {}): AsyncGenerator<CaptureMessage[]> {
   const maxFrameBytes = opts.maxFrameBytes ?? 64 * 1024;
@@ -70,7 +82,7 @@ export async function* readCapture(path: string, stats: ReadStats, opts: ReadOpt
   const head = Buffer.alloc(4);
   const { bytesRead: headLen } = await fd.read(head, 0, 4, 0);
   await fd.close();
-  stats.gzip = headLen >= 2 && head[0] === 0x1f && head[1] === 0x8b;
+  stats.gzip = isGzipHead(head.subarray(0, headLen));
   const startByte = stats.gzip ? 0 : (opts.startByte ?? 0);
   const file = fs.createReadStream(path, { highWaterMark: 1024 * 1024, start: startByte });
   // Progress counts file bytes: the compressed ones when the file is gzipped (the pipe reads them).
@@ -140,8 +152,9 @@ export async function* readCapture(path: string, stats: ReadStats, opts: ReadOpt
         const kind = sniffCapture(chunk);
         stats.kind = kind ?? 'text';
         // Windows tools (a syslog server's "Unicode" export) may write UTF-16 with a byte-order mark.
-        if (kind === null && chunk.length >= 2 && ((chunk[0] === 0xff && chunk[1] === 0xfe) || (chunk[0] === 0xfe && chunk[1] === 0xff))) {
-          utf16 = new TextDecoder(chunk[0] === 0xff ? 'utf-16le' : 'utf-16be');
+        const bom = kind === null ? utf16Bom(chunk) : null;
+        if (bom !== null) {
+          utf16 = new TextDecoder(bom);
         }
         if (kind !== null) {
           tcp = new TcpReassembler((m) => {
