@@ -191,6 +191,13 @@ export function parseAddress(text: string): ListenAddress | string {
     portText = t.slice(colon + 1);
   }
   if (!/^\d{1,5}$/.test(portText) || Number(portText) > 65_535) return `"${text}" has an invalid port`;
+  // Then the listeners' own check (IPv4 octets, IPv6 literals, host names), so a host they would
+  // refuse after the store opened is refused here, with every other problem of the configuration.
+  try {
+    parseListenAddress(text);
+  } catch (e: unknown) {
+    return e instanceof Error ? e.message : String(e);
+  }
   return { host: host === '' ? '0.0.0.0' : host, port: Number(portText) };
 }
 
@@ -325,18 +332,10 @@ export function loadServeConfig(
           out[o.key] = null;
           break;
         }
-        let a = parseAddress(raw);
+        const a = parseAddress(raw);
+        // A refused address is reported once and left null: no follow-on problems (e.g. the
+        // non-loopback --http guard).
         if (typeof a === 'string') problems.push(`${source}: ${a}`);
-        else {
-          // The listeners' own check (IPv4 octets, IPv6 literals, host names), so a host they would
-          // refuse after the store opened is listed here with every other problem.
-          try {
-            parseListenAddress(raw);
-          } catch (e: unknown) {
-            problems.push(`${source}: ${e instanceof Error ? e.message : String(e)}`);
-            a = 'invalid'; // reported; no follow-on problems (e.g. the non-loopback --http guard)
-          }
-        }
         out[o.key] = typeof a === 'string' ? null : a;
         break;
       }
