@@ -62,17 +62,21 @@ function lockContent(): string {
   return start === null ? String(process.pid) : `${process.pid} ${start}`;
 }
 
-/** The pid of another live process holding the data directory's lock, or null. */
-export function dataDirHolder(dataDir: string): number | null {
-  let pid: number;
-  let start: string | undefined;
+/** The lock file's pid and, when it holds one, the start time of that process; null when unreadable. */
+function readLock(dataDir: string): { pidText: string; pid: number; start: string | undefined } | null {
   try {
-    const [pidText = '', startText] = fs.readFileSync(path.join(dataDir, LOCK_FILE), 'utf8').trim().split(/\s+/);
-    pid = Number(pidText);
-    start = startText;
+    const [pidText = '', start] = fs.readFileSync(path.join(dataDir, LOCK_FILE), 'utf8').trim().split(/\s+/);
+    return { pidText, pid: Number(pidText), start };
   } catch {
     return null;
   }
+}
+
+/** The pid of another live process holding the data directory's lock, or null. */
+export function dataDirHolder(dataDir: string): number | null {
+  const lock = readLock(dataDir);
+  if (lock === null) return null;
+  const { pid, start } = lock;
   if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) return null;
   try {
     process.kill(pid, 0);
@@ -157,7 +161,7 @@ export function lockDataDir(dataDir: string, logger: Logger): () => void {
           `data directory ${path.resolve(dataDir)} is in use by handlog process ${pid}; stop it or use another --data`,
         );
       }
-      logger.warn('removing stale data directory lock', { pid: fs.readFileSync(lockPath, 'utf8').trim().split(/\s+/)[0] });
+      logger.warn('removing stale data directory lock', { pid: readLock(dataDir)?.pidText });
       fs.unlinkSync(lockPath);
     }
   }
