@@ -16,7 +16,7 @@ import { uuidAt, uuidPrefix } from '../core/ids.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
-import type { StoredRecord } from '../core/record.js';
+import { FRAME_CUT_NOTE, prependParseError, type StoredRecord } from '../core/record.js';
 import { parseLine, type ParsedRecord } from '../parsers/detect.js';
 import { toIso } from '../parsers/time.js';
 import { encodeLogRow, encodeLogRowLenient, encodeLogRowTsv } from '../store/encode.js';
@@ -349,10 +349,7 @@ async function importOne(
       ordinal++;
       session.lines_read++;
       const rec = parseLine(m.raw, m.tsMs === null ? anchorCtx : { receivedAtMs: m.tsMs, tz: opts.tz });
-      if (m.truncated) {
-        const note = 'message cut at the maximum frame size';
-        rec.parse_error = rec.parse_error === undefined ? note : `${note}; ${rec.parse_error}`;
-      }
+      if (m.truncated) prependParseError(rec, FRAME_CUT_NOTE);
       if (m.tsMs === null) lineTimes.push({ rec, m, ordinal }, ownTime(rec));
       else store(rec, m, ordinal, ownTime(rec) ?? toIso(Math.round(m.tsMs)) ?? importedAtIso);
       if (rows >= BATCH_ROWS) {

@@ -128,6 +128,14 @@ export function emptyRecord(message: string): LogRecord {
 }
 
 /** The event time every query orders by: device time, else syslog time, else receive time. */
+/** parse_error of a frame cut at the maximum frame size (listeners and captures). */
+export const FRAME_CUT_NOTE = 'message cut at the maximum frame size';
+
+/** Puts `note` in front of what the record's parse_error already says. */
+export function prependParseError(rec: Pick<LogRecord, 'parse_error'>, note: string): void {
+  rec.parse_error = rec.parse_error === undefined ? note : `${note}; ${rec.parse_error}`;
+}
+
 export function eventTime(rec: LogRecord, receivedAtIso: string): string {
   return rec.device_time ?? rec.syslog_time ?? receivedAtIso;
 }

@@ -4,7 +4,7 @@
 import { sequentialIds } from '../core/ids.js';
 import type { Counter, Registry } from '../core/metrics.js';
 import { snippet, type Logger } from '../core/logger.js';
-import { eventTime, type StoredRecord, type Transport } from '../core/record.js';
+import { eventTime, FRAME_CUT_NOTE, prependParseError, type StoredRecord, type Transport } from '../core/record.js';
 import { parseLine } from '../parsers/detect.js';
 import { decodeText } from '../parsers/text.js';
 import { toIso } from '../parsers/time.js';
@@ -73,14 +73,8 @@ export function createPipeline(config: PipelineConfig, deps: PipelineDeps): Pipe
     receivedCounter(frame.transport).inc();
     const raw = decodeText(frame.data); // not-UTF-8 bytes as Windows-1252, not U+FFFD
     const rec = parseLine(raw, { receivedAtMs: frame.receivedAtMs, tz: config.tz });
-    if (frame.truncated) {
-      const note = 'message cut at the maximum frame size';
-      rec.parse_error = rec.parse_error === undefined ? note : `${note}; ${rec.parse_error}`;
-    }
-    if (frame.incomplete === true) {
-      const note = INCOMPLETE_NOTE;
-      rec.parse_error = rec.parse_error === undefined ? note : `${note}; ${rec.parse_error}`;
-    }
+    if (frame.truncated) prependParseError(rec, FRAME_CUT_NOTE);
+    if (frame.incomplete === true) prependParseError(rec, INCOMPLETE_NOTE);
     if (rec.format === 'raw') unparsed.inc();
     else parsedCounter(rec.format).inc();
     const receivedAt = toIso(frame.receivedAtMs) ?? new Date(frame.receivedAtMs).toISOString();

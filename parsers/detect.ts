@@ -2,7 +2,7 @@
 // of the line (PRI + RFC5424 / RFC3164, a syslog server's file prefix, rsyslog's ISO file lines,
 // logcat, a bare handset body) and then reads the handset's pipe body out of the message.
 
-import { emptyRecord, severityName, type LogRecord, type ParseContext, type YearRule } from '../core/record.js';
+import { emptyRecord, prependParseError, severityName, type LogRecord, type ParseContext, type YearRule } from '../core/record.js';
 import { decodeInto } from './decoders/index.js';
 import { logcatToRecord, parseLogcat } from './logcat.js';
 import { normalizeMac } from './mac.js';
@@ -102,7 +102,7 @@ function parseAfterPri(s: string, pri: Pri, ctx: ParseContext): ParsedRecord {
       else applyPivot(rec, s, h.msgStart, ctx, h.timeMs);
       // A relay forwarding the handset's internal form puts its MAC in HOSTNAME, as RFC 3164 does.
       if (rec.mac === null && h.host !== null) rec.mac = normalizeMac(h.host);
-      if (h.error !== null) rec.parse_error = joinErrors(h.error, rec.parse_error);
+      if (h.error !== null) prependParseError(rec, h.error);
       return withDecoders(rec);
     }
   }
@@ -121,7 +121,7 @@ function parseAfterPri(s: string, pri: Pri, ctx: ParseContext): ParsedRecord {
   }
   if (isPivotBody(s, at, ctx.tz, ctx.receivedAtMs, ctx.yearRule)) {
     applyPivot(rec, s, at, ctx, ctx.receivedAtMs, ctx.yearRule);
-    rec.parse_error = joinErrors('no timestamp in syslog header', rec.parse_error);
+    prependParseError(rec, 'no timestamp in syslog header');
     return withDecoders(rec);
   }
   rec.message = s.slice(at);
@@ -206,10 +206,6 @@ function setSeverity(rec: LogRecord, facility: number, severity: number): void {
   rec.facility = facility;
   rec.severity = severity;
   rec.severity_name = severityName(severity);
-}
-
-function joinErrors(a: string, b: string | undefined): string {
-  return b === undefined ? a : `${a}; ${b}`;
 }
 
 function withDecoders(rec: ParsedRecord): ParsedRecord {
