@@ -136,6 +136,11 @@ export function prependParseError(rec: Pick<LogRecord, 'parse_error'>, note: str
   rec.parse_error = rec.parse_error === undefined ? note : `${note}; ${rec.parse_error}`;
 }
 
+/** Adds `note` after what the record's parse_error already says. */
+export function appendParseError(rec: Pick<LogRecord, 'parse_error'>, note: string): void {
+  rec.parse_error = rec.parse_error === undefined ? note : `${rec.parse_error}; ${note}`;
+}
+
 export function eventTime(rec: LogRecord, receivedAtIso: string): string {
   return rec.device_time ?? rec.syslog_time ?? receivedAtIso;
 }

@@ -4,7 +4,7 @@
 // more than parsing the message. Anything unusual (a non-canonical time, a non-UUID id, a value out
 // of range) takes toLogRow's checked path, which names the problem.
 
-import type { StoredRecord } from '../core/record.js';
+import { appendParseError, eventTime, type StoredRecord } from '../core/record.js';
 import { isoToCh, LOG_COLUMNS, toLogRow } from './schema.js';
 
 /** `2026-03-10T11:59:58.123Z` (what the parsers emit) → `2026-03-10 11:59:58.123`, or null. */
@@ -164,9 +164,8 @@ export function encodeLogRowLenient(row: StoredRecord, encode: (row: StoredRecor
       }
     }
     if (notes.length > 0) {
-      row.time = row.device_time ?? row.syslog_time ?? row.received_at;
-      const note = notes.join('; ');
-      row.parse_error = row.parse_error === undefined ? note : `${row.parse_error}; ${note}`;
+      row.time = eventTime(row, row.received_at);
+      appendParseError(row, notes.join('; '));
       try {
         return { line: encode(row) };
       } catch {
@@ -177,8 +176,7 @@ export function encodeLogRowLenient(row: StoredRecord, encode: (row: StoredRecor
     row.device_time = null;
     row.syslog_time = null;
     row.time = row.received_at;
-    const note = `value not storable, times dropped (${why})`;
-    row.parse_error = row.parse_error === undefined ? note : `${row.parse_error}; ${note}`;
+    appendParseError(row, `value not storable, times dropped (${why})`);
     try {
       return { line: encode(row) };
     } catch (e2: unknown) {
