@@ -128,6 +128,14 @@ export function emptyRecord(message: string): LogRecord {
 }
 
 /** The event time every query orders by: device time, else syslog time, else receive time. */
+/** The largest pid, tid or missed_events the store holds (UInt32 columns). */
+export const UINT32_MAX = 4_294_967_295;
+
+/** A pid / tid the store can hold, else null. */
+export function u32(v: number): number | null {
+  return v <= UINT32_MAX ? v : null;
+}
+
 /** parse_error of a frame cut at the maximum frame size (listeners and captures). */
 export const FRAME_CUT_NOTE = 'message cut at the maximum frame size';
 

@@ -9,7 +9,7 @@
 //   thread:      I( 3266: 3270) Upgrade not required: …
 // The letter is the level: V/D 7, I 6, W 4, E 3, F/A 0.
 
-import { emptyRecord, severityName, type LogRecord, type YearRule } from '../core/record.js';
+import { emptyRecord, severityName, u32, type LogRecord, type YearRule } from '../core/record.js';
 import { severityByLetter } from './pri.js';
 import { cleanTag } from './tag.js';
 import { digitsAt, fractionAt, inferYear, isDigit, toIso, wallTimeToUtc } from './time.js';
@@ -60,11 +60,6 @@ function parseProcessOrThread(s: string, at: number, severity: number): Omit<Log
     }
   }
   return { severity, tag, pid: u32(Number(ids[1])), tid: ids[2] === undefined ? null : u32(Number(ids[2])), message };
-}
-
-/** An id the pid / tid columns hold (UInt32), else null. */
-function u32(v: number): number | null {
-  return v <= 4_294_967_295 ? v : null;
 }
 
 /** A character of an Android user name as logcat -v uid prints it (`u0_a12`, `system`). */

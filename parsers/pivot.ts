@@ -3,7 +3,7 @@
 //   network form:   MAC| TIMESTAMP| TAG |SEV|MISSED| DESCRIPTION
 // Spaces around `|` vary; the description may itself contain `|`, so only the first fields split.
 
-import { emptyRecord, severityName, type LogRecord, type YearRule } from '../core/record.js';
+import { emptyRecord, severityName, UINT32_MAX, type LogRecord, type YearRule } from '../core/record.js';
 import { bodyTimeKind, readBodyTime } from './body-time.js';
 import { normalizeMac } from './mac.js';
 import { severityByLetter } from './pri.js';
@@ -53,7 +53,7 @@ function parseMissed(s: string, a: number, b: number): number {
     if (c < 48 || c > 57) return -1;
     v = v * 10 + (c - 48);
   }
-  return v <= 4_294_967_295 ? v : -1; // what the missed_events column holds
+  return v <= UINT32_MAX ? v : -1; // what the missed_events column holds
 }
 
 /**

@@ -2,7 +2,7 @@
 // §4.1.3). Also serves the internal handset form, where a MAC stands in the host position, and
 // rsyslog's file formats, which share this layout after their own timestamp.
 
-import type { LogRecord } from '../core/record.js';
+import { u32, type LogRecord } from '../core/record.js';
 import { normalizeMac } from './mac.js';
 
 
@@ -15,7 +15,7 @@ function pidValue(s: string, a: number, b: number): number | null {
     if (c < 48 || c > 57) return null;
     v = v * 10 + (c - 48);
   }
-  return v <= 4_294_967_295 ? v : null; // what the pid column holds
+  return u32(v);
 }
 
 /**

@@ -4,7 +4,7 @@
 // more than parsing the message. Anything unusual (a non-canonical time, a non-UUID id, a value out
 // of range) takes toLogRow's checked path, which names the problem.
 
-import { appendParseError, eventTime, type StoredRecord } from '../core/record.js';
+import { appendParseError, eventTime, UINT32_MAX, type StoredRecord } from '../core/record.js';
 import { isoToCh, LOG_COLUMNS, toLogRow } from './schema.js';
 
 /** `2026-03-10T11:59:58.123Z` (what the parsers emit) → `2026-03-10 11:59:58.123`, or null. */
@@ -111,10 +111,10 @@ function slow(): never {
 const INT_FIELDS: readonly (readonly ['facility' | 'severity' | 'pid' | 'tid' | 'uptime_ms' | 'missed_events', number, number])[] = [
   ['facility', 0, 255],
   ['severity', 0, 255],
-  ['pid', 0, 4_294_967_295],
-  ['tid', 0, 4_294_967_295],
+  ['pid', 0, UINT32_MAX],
+  ['tid', 0, UINT32_MAX],
   ['uptime_ms', Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
-  ['missed_events', 0, 4_294_967_295],
+  ['missed_events', 0, UINT32_MAX],
 ];
 
 const BATTERY_INT_FIELDS: readonly (readonly ['voltage_mv' | 'status' | 'health' | 'plugged', number, number])[] = [
