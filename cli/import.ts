@@ -16,6 +16,7 @@ import { openStore } from '../store/client.js';
 import { parseCommandArgs, UsageError } from './args.js';
 import { bar, createProgress, formatBytes } from './progress.js';
 import { lockDataDir, runningServiceUrl } from './serve.js';
+import { callService } from './service-client.js';
 
 export const IMPORT_HELP = `Usage: handlog import FILE… [--session NAME] [options]
 
@@ -196,22 +197,8 @@ async function importThroughService(
   files: string[],
   progress: ReturnType<typeof createProgress>,
 ): Promise<{ session: SessionView; files: ImportFileReport[] }> {
-  const headers: Record<string, string> = token === undefined ? {} : { Authorization: `Bearer ${token}` };
-  const call = async (url: string, init: RequestInit = {}): Promise<Response> => {
-    let res: Response;
-    try {
-      res = await fetch(url, { ...init, headers: { ...headers, ...(init.headers as Record<string, string> | undefined) } });
-    } catch (e: unknown) {
-      throw new HandlogError('STORE_UNAVAILABLE', `cannot reach the handlog service at ${base}: ${errorMessage(e)}`);
-    }
-    if (!res.ok) {
-      const body = (await res.json().catch(() => null)) as { error?: { message?: string } } | null;
-      const hint = res.status === 401 || res.status === 403 ? ' (pass an admin token with --token or HANDLOG_API_TOKEN_ADMIN)' : '';
-      // A refusal of what was asked (4xx) is the user's to fix (exit 2); a failing service (5xx) is not.
-      throw new HandlogError(res.status >= 500 ? 'STORE_UNAVAILABLE' : 'BAD_ARGUMENT', `the service answered ${res.status}: ${body?.error?.message ?? res.statusText}${hint}`);
-    }
-    return res;
-  };
+  const service = { base, token, tokenHint: 'pass an admin token with --token or HANDLOG_API_TOKEN_ADMIN' };
+  const call = (url: string, init: RequestInit = {}): Promise<Response> => callService(url, service, init);
   let id = '';
   const reports: ImportFileReport[] = [];
   const show = async (): Promise<SessionView> => (await (await call(`${base}/api/sessions/${encodeURIComponent(id)}`)).json()) as SessionView;

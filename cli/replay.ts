@@ -14,6 +14,7 @@ import { openStore } from '../store/client.js';
 import { parseCommandArgs, UsageError } from './args.js';
 import { bar, createProgress } from './progress.js';
 import { lockDataDir, runningServiceUrl } from './serve.js';
+import { callService } from './service-client.js';
 
 export const REPLAY_HELP = `Usage: handlog replay FILE… --to udp|tcp|tls://HOST:PORT [options]
        handlog replay --session NAME --to udp|tcp|tls://HOST:PORT [options]
@@ -106,16 +107,12 @@ async function fromSession(name: string, f: Filter, values: Record<string, unkno
   const server = clickhouseUrl === undefined ? runningServiceUrl(dataDir) : null;
   if (server !== null) {
     const token = str('token') ?? env['HANDLOG_API_TOKEN_VIEWER'] ?? env['HANDLOG_API_TOKEN_ADMIN'] ?? env['HANDLOG_API_TOKEN'];
-    const res = await fetch(`${server}/api/logs/export?format=ndjson&session=${encodeURIComponent(name)}`, {
-      headers: token === undefined ? {} : { Authorization: `Bearer ${token}` },
-    }).catch((e: unknown) => {
-      throw new HandlogError('STORE_UNAVAILABLE', `cannot reach the handlog service at ${server}: ${errorMessage(e)}`);
+    const res = await callService(`${server}/api/logs/export?format=ndjson&session=${encodeURIComponent(name)}`, {
+      base: server,
+      token,
+      what: ` to the export of session "${name}"`,
+      tokenHint: 'pass an API token with --token or HANDLOG_API_TOKEN_VIEWER',
     });
-    if (!res.ok) {
-      const body = (await res.json().catch(() => null)) as { error?: { message?: string } } | null;
-      const hint = res.status === 401 || res.status === 403 ? ' (pass an API token with --token or HANDLOG_API_TOKEN_VIEWER)' : '';
-      throw new HandlogError(res.status >= 500 ? 'STORE_UNAVAILABLE' : 'BAD_ARGUMENT', `the service answered ${res.status} to the export of session "${name}": ${body?.error?.message ?? res.statusText}${hint}`);
-    }
     rows = (await res.text())
       .split('\n')
       .filter((l) => l !== '')
