@@ -191,6 +191,36 @@ describe('grouping, cooldown and resolve (fake clock)', () => {
     }
   });
 
+  it('a rule change keeps the windows of per-handset thresholds that did not change (slots re-numbered)', () => {
+    const a = rule({ group_wait_ms: 0, condition: { type: 'threshold', count: 3, window_s: 60, per: 'handset' } });
+    const b = rule({ group_wait_ms: 0, condition: { type: 'threshold', count: 4, window_s: 60, per: 'handset' } });
+    const { ev, out } = setup([a, b]);
+    for (let i = 0; i < 2; i++) ev.process(row({ mac: 'aaaaaaaaaaaa' }), T0 + i);
+    for (let i = 0; i < 3; i++) ev.process(row({ mac: 'bbbbbbbbbbbb' }), T0 + i);
+    expect(out.map((n) => [n.rule.id, n.mac, n.count])).toEqual([[a.id, 'bbbbbbbbbbbb', 3]]);
+    expect(ev.stats().windows).toBe(4);
+    // `a` goes: `b` moves to the first slot and keeps what it counted (2 and 3 matches).
+    ev.setRules([b]);
+    expect(ev.stats().windows).toBe(2);
+    ev.process(row({ mac: 'bbbbbbbbbbbb' }), T0 + 10);
+    ev.process(row({ mac: 'aaaaaaaaaaaa' }), T0 + 10);
+    ev.process(row({ mac: 'aaaaaaaaaaaa' }), T0 + 11);
+    expect(out.slice(1).map((n) => [n.rule.id, n.mac, n.count])).toEqual([[b.id, 'bbbbbbbbbbbb', 4], [b.id, 'aaaaaaaaaaaa', 4]]);
+  });
+
+  it('missed_events jumps are followed per handset alongside threshold windows', () => {
+    const jump = rule({ kind: 'missed_events_jump', value: 5, filter: {}, group_wait_ms: 0 });
+    const thr = rule({ group_wait_ms: 0, condition: { type: 'threshold', count: 100, window_s: 60, per: 'handset' } });
+    const { ev, out } = setup([jump, thr]);
+    ev.process(row({ mac: 'aaaaaaaaaaaa', missed_events: 10 }), T0); // first sight: no jump
+    ev.process(row({ mac: 'bbbbbbbbbbbb', missed_events: 0 }), T0);
+    ev.process(row({ mac: 'aaaaaaaaaaaa', missed_events: 12 }), T0 + 1);
+    expect(out).toHaveLength(0);
+    ev.process(row({ mac: 'bbbbbbbbbbbb', missed_events: 6 }), T0 + 2);
+    expect(out.map((n) => [n.rule.id, n.mac])).toEqual([[jump.id, 'bbbbbbbbbbbb']]);
+    expect(ev.stats().windows).toBe(2);
+  });
+
   it('a window that went quiet is dropped at the next sweep', () => {
     const { ev } = setup([rule({ group_wait_ms: 0, condition: { type: 'threshold', count: 5, window_s: 10, per: 'handset' } })]);
     for (let h = 0; h < 30; h++) ev.process(row({ mac: h.toString(16).padStart(12, '0') }), T0);

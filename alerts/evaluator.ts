@@ -79,8 +79,8 @@ export const MAX_GROUPS = 50_000;
 const WINDOW_SWEEP_MS = 10_000;
 /** The mac and tag of a rule's overflow group. */
 export const OVERFLOW = '*';
-/** Handsets whose last missed_events count is remembered. */
-export const MAX_MISSED_TRACKED = 200_000;
+/** Handsets whose state (last missed_events count, threshold windows) is remembered. */
+export const MAX_HANDSETS_TRACKED = 200_000;
 
 interface Group {
   mac: string;
@@ -304,8 +304,12 @@ interface RuleState {
   needsMissed: boolean;
   groups: Map<string, Map<string, Group>>;
   open: number;
-  /** Threshold windows by mac ('' for overall). */
-  windows: Map<string, Window>;
+  /** The rule's overflow group while open (reached without two map lookups per storm row). */
+  overflow: Group | null;
+  /** Per-handset threshold rules: the index of this rule's window in Handset.windows; -1 otherwise. */
+  slot: number;
+  /** Overall threshold rules: the one window. */
+  overall: Window | null;
 }
 
 /** Candidate rules of one tag, by severity: index 0–7 the severity, 8 a row without one. */
@@ -315,9 +319,18 @@ type Candidates = RuleState[][];
 const MAX_TAGS_CACHED = 10_000;
 const NO_SEVERITY = 8;
 
-/** Last cumulative missed_events of a handset (an object, so an update is no Map write). */
-interface MissedState {
-  value: number;
+/**
+ * What the evaluator keeps per handset, behind one map lookup per row: looking the MAC up once per
+ * rule state (missed events, then each per-handset window) was the largest part of the per-row cost
+ * in an alert storm (a fresh MAC string per row, a map of thousands of handsets).
+ */
+interface Handset {
+  /** Last cumulative missed_events; -1 when none was seen (or no missed_events_jump rule is on). */
+  missed: number;
+  /** Per-handset threshold windows by their rule's slot. */
+  windows: (Window | undefined)[];
+  /** Windows held. */
+  held: number;
 }
 
 export interface EvaluatorStats {
@@ -334,8 +347,10 @@ export class Evaluator {
    * candidates, and most rows (Info, Debug) meet none. Built on first sight of each tag.
    */
   private readonly byTag = new Map<string, Candidates>();
-  /** Last cumulative missed_events per handset; kept only while a missed_events_jump rule is on. */
-  private readonly missed = new Map<string, MissedState>();
+  /** Per-handset state: kept while a missed_events_jump rule is on or the handset has a window. */
+  private readonly handsets = new Map<string, Handset>();
+  /** Per-handset threshold rules (the length of every Handset.windows). */
+  private slots = 0;
   private trackMissed = false;
   private totalGroups = 0;
   private totalWindows = 0;
@@ -353,6 +368,8 @@ export class Evaluator {
   /** Replace the rule set. Groups and windows of removed or disabled rules are dropped silently. */
   setRules(rules: readonly AlertRule[]): void {
     const old = new Map(this.states.map((s) => [s.rule.id, s]));
+    /** New slot → the old slot whose windows it keeps (-1: starts empty). */
+    const keptSlots: number[] = [];
     this.states = rules
       .filter((r) => r.enabled)
       .map((rule) => {
@@ -360,6 +377,9 @@ export class Evaluator {
         const keepWindows = prev !== undefined && JSON.stringify(prev.rule.condition) === JSON.stringify(rule.condition);
         const f = rule.filter;
         const residual = f.mac.length > 0 || f.q !== '';
+        const cond = rule.condition;
+        const perHandset = cond.type === 'threshold' && cond.per === 'handset';
+        if (perHandset) keptSlots.push(keepWindows ? prev.slot : -1);
         return {
           rule,
           test: !residual && rule.kind === 'match' ? null : compileRule(rule, 'tag-and-severity'),
@@ -368,14 +388,42 @@ export class Evaluator {
           needsMissed: rule.kind === 'missed_events_jump',
           groups: prev?.groups ?? new Map(),
           open: prev?.open ?? 0,
-          windows: keepWindows ? prev.windows : new Map(),
+          overflow: prev?.overflow ?? null,
+          slot: perHandset ? keptSlots.length - 1 : -1,
+          overall: keepWindows ? prev.overall : null,
         };
       });
     this.byTag.clear();
     this.totalGroups = this.states.reduce((n, s) => n + s.open, 0);
-    this.totalWindows = this.states.reduce((n, s) => n + s.windows.size, 0);
     this.trackMissed = this.states.some((s) => s.rule.kind === 'missed_events_jump');
-    if (!this.trackMissed) this.missed.clear();
+    this.slots = keptSlots.length;
+    let windows = this.states.reduce((n, s) => n + (s.overall === null ? 0 : 1), 0);
+    for (const [mac, h] of this.handsets) {
+      const was = h.windows;
+      h.windows = keptSlots.map((k) => (k < 0 ? undefined : was[k]));
+      h.held = h.windows.reduce((n, w) => n + (w === undefined ? 0 : 1), 0);
+      windows += h.held;
+      if (!this.trackMissed) h.missed = -1;
+      if (h.held === 0 && !this.trackMissed) this.handsets.delete(mac);
+    }
+    this.totalWindows = windows;
+  }
+
+  /** The state of handset `mac`, made when missing (the handset seen first goes when the map is full). */
+  private handset(mac: string): Handset {
+    let h = this.handsets.get(mac);
+    if (h !== undefined) return h;
+    if (this.handsets.size >= MAX_HANDSETS_TRACKED) {
+      // A fleet larger than the map loses one comparison (or one window) per handset.
+      const oldest = this.handsets.entries().next();
+      if (oldest.done !== true) {
+        this.handsets.delete(oldest.value[0]);
+        this.totalWindows -= oldest.value[1].held;
+      }
+    }
+    h = { missed: -1, windows: new Array<Window | undefined>(this.slots), held: 0 };
+    this.handsets.set(mac, h);
+    return h;
   }
 
   private candidates(tag: string): Candidates {
@@ -402,19 +450,11 @@ export class Evaluator {
     const sev = row.severity;
     const missed = row.missed_events;
     let prevMissed: number | null = null;
+    let h: Handset | undefined;
     if (this.trackMissed && mac !== '' && missed !== null) {
-      const m = this.missed.get(mac);
-      if (m !== undefined) {
-        prevMissed = m.value;
-        m.value = missed;
-      } else {
-        if (this.missed.size >= MAX_MISSED_TRACKED) {
-          // The handset seen first goes: a fleet larger than the map loses one comparison per handset.
-          const oldest = this.missed.keys().next();
-          if (oldest.done !== true) this.missed.delete(oldest.value);
-        }
-        this.missed.set(mac, { value: missed });
-      }
+      h = this.handset(mac);
+      if (h.missed >= 0) prevMissed = h.missed;
+      h.missed = missed;
     }
     const list = this.candidates(tag)[sev !== null && sev >= 0 && sev < NO_SEVERITY ? sev : NO_SEVERITY] as RuleState[];
     if (list.length === 0) return;
@@ -434,15 +474,22 @@ export class Evaluator {
         }
         continue;
       }
-      const wmac = cond.per === 'handset' ? mac : '';
-      let w = st.windows.get(wmac);
+      const perHandset = st.slot >= 0;
+      const wmac = perHandset ? mac : '';
+      if (perHandset) h ??= this.handsets.get(mac);
+      let w = perHandset ? h?.windows[st.slot] : st.overall ?? undefined;
       if (w === undefined) {
         if (this.totalWindows >= MAX_GROUPS) {
           this.skipped++;
           continue;
         }
         this.totalWindows++;
-        st.windows.set(wmac, (w = new Window(cond.count)));
+        w = new Window(cond.count);
+        if (perHandset) {
+          h ??= this.handset(mac);
+          h.windows[st.slot] = w;
+          h.held++;
+        } else st.overall = w;
       }
       w.push(nowMs, id, nowMs - cond.window_s * 1000);
       // Crossing the threshold reports the whole window; while it stays crossed, each match adds one.
@@ -460,15 +507,12 @@ export class Evaluator {
 
   /** The open group of (rule, mac, tag), its overflow group, or a new one; null when MAX_GROUPS is reached. */
   private group(st: RuleState, mac: string, tag: string, row: StoredRecord, nowMs: number, firstMs = nowMs): Group | null {
-    let byTag = st.groups.get(mac);
-    let g = byTag?.get(tag);
+    const g = st.groups.get(mac)?.get(tag);
     if (g !== undefined) return g;
     if (st.open >= MAX_GROUPS_PER_RULE) {
+      if (st.overflow !== null) return st.overflow;
       mac = OVERFLOW;
       tag = OVERFLOW;
-      byTag = st.groups.get(mac);
-      g = byTag?.get(tag);
-      if (g !== undefined) return g;
     }
     if (this.totalGroups >= MAX_GROUPS) return null;
     return this.open(st, {
@@ -492,6 +536,7 @@ export class Evaluator {
     let byTag = st.groups.get(g.mac);
     if (byTag === undefined) st.groups.set(g.mac, (byTag = new Map()));
     byTag.set(g.tag, g);
+    if (g.mac === OVERFLOW && g.tag === OVERFLOW) st.overflow = g;
     st.open++;
     this.totalGroups++;
     return g;
@@ -553,15 +598,27 @@ export class Evaluator {
   /** Windows whose newest match is older than the window hold nothing that can still count. */
   private sweepWindows(nowMs: number): void {
     this.lastSweepMs = nowMs;
+    const perHandset: { slot: number; since: number }[] = [];
     for (const st of this.states) {
-      if (st.rule.condition.type !== 'threshold') continue;
-      const since = nowMs - st.rule.condition.window_s * 1000;
-      for (const [mac, w] of st.windows) {
-        if (w.newest() <= since) {
-          st.windows.delete(mac);
-          this.totalWindows--;
-        }
+      const cond = st.rule.condition;
+      if (cond.type !== 'threshold') continue;
+      const since = nowMs - cond.window_s * 1000;
+      if (st.slot >= 0) perHandset.push({ slot: st.slot, since });
+      else if (st.overall !== null && st.overall.newest() <= since) {
+        st.overall = null;
+        this.totalWindows--;
       }
+    }
+    for (const [mac, h] of this.handsets) {
+      if (h.held === 0) continue;
+      for (const { slot, since } of perHandset) {
+        const w = h.windows[slot];
+        if (w === undefined || w.newest() > since) continue;
+        h.windows[slot] = undefined;
+        h.held--;
+        this.totalWindows--;
+      }
+      if (h.held === 0 && !this.trackMissed) this.handsets.delete(mac);
     }
   }
 
@@ -587,6 +644,7 @@ export class Evaluator {
       const byTag = st.groups.get(g.mac);
       byTag?.delete(g.tag);
       if (byTag?.size === 0) st.groups.delete(g.mac);
+      if (st.overflow === g) st.overflow = null;
       st.open--;
       this.totalGroups--;
     }

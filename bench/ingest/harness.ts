@@ -72,7 +72,8 @@ export async function startServe(args: string[], opts: { env?: NodeJS.ProcessEnv
   const nodeArgs = (process.env['HANDLOG_BENCH_NODE_ARGS'] ?? '').split(' ').filter((a) => a !== '');
   const child = spawn(process.execPath, [...nodeArgs, BIN, 'serve', ...args], {
     env: { ...process.env, ...opts.env },
-    stdio: ['ignore', 'ignore', 'pipe'],
+    // HANDLOG_BENCH_SERVE_STDOUT=FILE keeps the service's stdout (e.g. node's --trace-gc lines).
+    stdio: ['ignore', process.env['HANDLOG_BENCH_SERVE_STDOUT'] === undefined ? 'ignore' : fs.openSync(process.env['HANDLOG_BENCH_SERVE_STDOUT'], 'w'), 'pipe'],
   });
   let err = '';
   child.stderr?.on('data', (d: Buffer) => {
