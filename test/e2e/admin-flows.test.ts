@@ -300,24 +300,48 @@ describe('session upload', () => {
     fs.writeFileSync(file, `Mar  9 10:23:16 172.29.69.30 SipService[3367]: ${MAC}|011511.006|SipService|3|00| registration failed 403\n`);
     const mtime = new Date('2025-06-01T12:00:00Z');
     fs.utimesSync(file, mtime, mtime);
-    await page.goto(`${svc.http}/sessions`);
-    await page.locator('input[name=capture]').setInputFiles(file);
-    await page.locator('input[name=session-name]').fill('last spring');
-    await page.getByRole('button', { name: 'Upload' }).click();
-    await page.waitForURL(/\/sessions\/[0-9a-f-]{36}$/);
-    await expect.poll(() => page.getByTestId('position').innerText(), { timeout: 20_000 }).toBe('message 0 of 1');
-    const s = await apiJson<{ from: string }>(svc.http, '/api/sessions/last%20spring');
-    expect(s.from).toBe('2025-03-09T10:23:16.000Z');
+    // Once (of many runs) this test ran into its 60 s timeout with no step failing on its own: when
+    // it is slow, say which steps took the time.
+    const t0 = Date.now();
+    const steps: string[] = [];
+    const step = (what: string): void => void steps.push(`${what} at ${Date.now() - t0} ms`);
+    const slow = setInterval(() => console.log(`session upload is slow; steps so far: ${steps.join(', ')}`), 15_000);
+    try {
+      await page.goto(`${svc.http}/sessions`);
+      step('sessions page');
+      await page.locator('input[name=capture]').setInputFiles(file);
+      step('file picked');
+      await page.locator('input[name=session-name]').fill('last spring');
+      step('name typed');
+      await page.getByRole('button', { name: 'Upload' }).click();
+      step('upload clicked');
+      await page.waitForURL(/\/sessions\/[0-9a-f-]{36}$/);
+      step('player opened');
+      await expect.poll(() => page.getByTestId('position').innerText(), { timeout: 20_000 }).toBe('message 0 of 1');
+      step('player shows the message');
+      const s = await apiJson<{ from: string }>(svc.http, '/api/sessions/last%20spring');
+      expect(s.from).toBe('2025-03-09T10:23:16.000Z');
 
-    // The same file again under another name: nothing new is stored, and the player says where it is.
-    await page.goto(`${svc.http}/sessions`);
-    await page.locator('input[name=capture]').setInputFiles(file);
-    await page.locator('input[name=session-name]').fill('same file again');
-    await page.getByRole('button', { name: 'Upload' }).click();
-    await page.waitForURL(/\/sessions\/[0-9a-f-]{36}$/);
-    await expect.poll(() => page.getByTestId('duplicate-of').innerText(), { timeout: 20_000 }).toBe('messages.log was already imported in session last spring.');
-    await page.getByTestId('duplicate-of').getByRole('link', { name: 'last spring' }).click();
-    await expect.poll(() => page.getByTestId('position').innerText(), { timeout: 20_000 }).toBe('message 0 of 1');
+      // The same file again under another name: nothing new is stored, and the player says where it is.
+      await page.goto(`${svc.http}/sessions`);
+      step('sessions page again');
+      await page.locator('input[name=capture]').setInputFiles(file);
+      step('file picked again');
+      await page.locator('input[name=session-name]').fill('same file again');
+      step('second name typed');
+      await page.getByRole('button', { name: 'Upload' }).click();
+      step('second upload clicked');
+      await page.waitForURL(/\/sessions\/[0-9a-f-]{36}$/);
+      step('second player opened');
+      await expect.poll(() => page.getByTestId('duplicate-of').innerText(), { timeout: 20_000 }).toBe('messages.log was already imported in session last spring.');
+      step('duplicate named');
+      await page.getByTestId('duplicate-of').getByRole('link', { name: 'last spring' }).click();
+      step('link followed');
+      await expect.poll(() => page.getByTestId('position').innerText(), { timeout: 20_000 }).toBe('message 0 of 1');
+      step('first session shown');
+    } finally {
+      clearInterval(slow);
+    }
     fs.rmSync(dir, { recursive: true, force: true });
   }, 60_000);
 });
