@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { StoredRecord } from '../core/record.js';
 import { randomUUID } from 'node:crypto';
-import { Evaluator, MAX_GROUPS_PER_RULE, MAX_LOG_IDS, packUuid, unpackUuid, type AlertNotice } from './evaluator.js';
+import { Evaluator, MAX_GROUPS_PER_RULE, MAX_LOG_IDS, MissedTable, packUuid, unpackUuid, type AlertNotice } from './evaluator.js';
 import { compileRule, validateRule, type AlertRule } from './rules.js';
 import { handsetLine, rng } from '../bench/corpus.js';
 import { parseLine } from '../parsers/detect.js';
@@ -394,5 +394,36 @@ describe('silences (decided per notice)', () => {
     ev.tick(T0 + 10_000);
     ev.tick(T0 + 61_000);
     expect(kinds(out)).toEqual([['fired', 1, false], ['update', 1, true], ['resolved', 2, false]]);
+  });
+});
+
+describe('MissedTable', () => {
+  const macOf = (i: number) => (0x00907a000000 + i * 7919).toString(16).padStart(12, '0');
+
+  it('returns the value each swap replaces, per handset, while it grows', () => {
+    const t = new MissedTable(200_000);
+    for (let i = 0; i < 50_000; i++) expect(t.swap(macOf(i), i)).toBe(-1);
+    for (let i = 0; i < 50_000; i++) expect(t.swap(macOf(i), i + 1)).toBe(i);
+    expect(t.swap('ffffffffffff', 3)).toBe(-1);
+    expect(t.swap('000000000000', 4)).toBe(-1);
+    expect(t.swap('ffffffffffff', 0)).toBe(3);
+    expect(t.swap('000000000000', 0)).toBe(4);
+  });
+
+  it('keeps MACs that are not 12 lowercase hex digits apart, and starts over when full', () => {
+    const t = new MissedTable(3);
+    expect(t.swap('00:90:7a:11:ba:aa', 1)).toBe(-1);
+    expect(t.swap('00907A11BAAA', 2)).toBe(-1);
+    expect(t.swap('00907a11baaa', 3)).toBe(-1);
+    expect(t.swap('00:90:7a:11:ba:aa', 5)).toBe(1);
+    expect(t.swap('00907a11baaa', 6)).toBe(3);
+    t.swap(macOf(1), 1);
+    t.swap(macOf(2), 1);
+    // The fourth handset empties the full table: the others lose their previous value once.
+    expect(t.swap(macOf(3), 1)).toBe(-1);
+    expect(t.swap('00907a11baaa', 7)).toBe(-1);
+    expect(t.swap(macOf(3), 2)).toBe(1);
+    t.clear();
+    expect(t.swap(macOf(3), 2)).toBe(-1);
   });
 });

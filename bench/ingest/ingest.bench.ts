@@ -258,6 +258,9 @@ async function main(): Promise<void> {
   ]);
   const http = served.http;
   const alerting = RULES === null ? null : await installBenchRules(http, RULES);
+  // This process shares the machine's cores with the service: its senders and, with alert rules,
+  // the webhook receiver that answers the service's notifications.
+  const benchCpu0 = process.cpuUsage();
   const results: Result[] = [];
   let expected = 0;
   const udp = dgram.createSocket('udp4');
@@ -325,6 +328,7 @@ async function main(): Promise<void> {
   } finally {
     udp.close();
   }
+  const benchCpuUs = process.cpuUsage(benchCpu0);
   const rss = served.child.pid === undefined ? NaN : peakRssMb(served.child.pid);
   const pid = served.child.pid;
   const cpu = pid === undefined ? { all: NaN, loop: NaN } : { all: cpuSeconds(pid), loop: cpuSeconds(pid, pid) };
@@ -353,7 +357,9 @@ async function main(): Promise<void> {
         .filter(([, s]) => s >= 0.05)
         .sort((a, b) => b[1] - a[1])
         .map(([name, s]) => `${name} ${((s / sentTotal) * 1e6).toFixed(1)}`)
-        .join(', ')}\n`,
+        .join(', ')}\n` +
+      `CPU of this bench process (senders${RULES !== null && RULES > 0 ? ', webhook receiver' : ''}): ` +
+      `${((benchCpuUs.user + benchCpuUs.system) / sentTotal).toFixed(1)} µs/message\n`,
   );
   const rsyslogd = findRsyslogd();
   if (rsyslogd === null) {
