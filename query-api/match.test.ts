@@ -97,3 +97,28 @@ describe('matchesFilters', () => {
     expect([0, 3, 4, 7].map((s) => m(row({ severity: s })))).toEqual([true, true, false, false]);
   });
 });
+
+describe('text search (q) without lower-casing every message', () => {
+  it('decides as lower-casing the message would, special characters included', () => {
+    const alphabet = ['a', 'B', 'k', 'K', 'i', 'I', '\u0130', '\u212a', 'ß', 'Σ', 'ς', '.', '*', '(', ' ', '0', 'é', 'É'];
+    let seed = 7;
+    const pick = () => alphabet[(seed = (seed * 1103515245 + 12345) % 2 ** 31) % alphabet.length] as string;
+    const word = (n: number) => Array.from({ length: n }, pick).join('');
+    for (let i = 0; i < 3000; i++) {
+      const message = word(1 + (i % 9));
+      const q = i % 5 === 0 ? `${word(1 + (i % 3))} ${word(1 + (i % 2))}` : word(1 + (i % 4));
+      const expected = q.split(' ').filter((n) => n !== '').every((n) => message.toLowerCase().includes(n.toLowerCase()));
+      expect(matchesFilters(row({ message }), { q }), `q ${JSON.stringify(q)} in ${JSON.stringify(message)}`).toBe(expected);
+    }
+  });
+
+  it('finds ASCII words in any case, also through the Kelvin sign and the dotted capital I', () => {
+    expect(matchesFilters(row({ message: 'Response Code:404 from x' }), { q: 'response code:404' })).toBe(true);
+    expect(matchesFilters(row({ message: 'Response Code:404 from x' }), { q: '"code:404 from" RESPONSE' })).toBe(true);
+    expect(matchesFilters(row({ message: 'Response Code:500' }), { q: 'code:404' })).toBe(false);
+    expect(matchesFilters(row({ message: '5 \u212aB left' }), { q: 'kb' })).toBe(true);
+    expect(matchesFilters(row({ message: 'F\u0130LE' }), { q: 'fi' })).toBe(true);
+    expect(matchesFilters(row({ message: 'a.c' }), { q: 'a.c' })).toBe(true);
+    expect(matchesFilters(row({ message: 'abc' }), { q: 'a.c' })).toBe(false);
+  });
+});
