@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { StoredRecord } from '../core/record.js';
 import { randomUUID } from 'node:crypto';
-import { Evaluator, MAX_GROUPS_PER_RULE, MAX_LOG_IDS, MissedTable, packUuid, unpackUuid, type AlertNotice } from './evaluator.js';
+import { Evaluator, HandsetTable, MAX_GROUPS_PER_RULE, MAX_LOG_IDS, Window, packUuid, unpackUuid, type AlertNotice } from './evaluator.js';
 import { compileRule, validateRule, type AlertRule } from './rules.js';
 import { handsetLine, rng } from '../bench/corpus.js';
 import { parseLine } from '../parsers/detect.js';
@@ -397,33 +397,61 @@ describe('silences (decided per notice)', () => {
   });
 });
 
-describe('MissedTable', () => {
+describe('HandsetTable', () => {
   const macOf = (i: number) => (0x00907a000000 + i * 7919).toString(16).padStart(12, '0');
 
-  it('returns the value each swap replaces, per handset, while it grows', () => {
-    const t = new MissedTable(200_000);
-    for (let i = 0; i < 50_000; i++) expect(t.swap(macOf(i), i)).toBe(-1);
-    for (let i = 0; i < 50_000; i++) expect(t.swap(macOf(i), i + 1)).toBe(i);
-    expect(t.swap('ffffffffffff', 3)).toBe(-1);
-    expect(t.swap('000000000000', 4)).toBe(-1);
-    expect(t.swap('ffffffffffff', 0)).toBe(3);
-    expect(t.swap('000000000000', 0)).toBe(4);
+  it('gives each handset one index, while it grows', () => {
+    const t = new HandsetTable(200_000);
+    for (let i = 0; i < 20_000; i++) expect(t.index(macOf(i), true)).toBe(i);
+    for (let i = 0; i < 20_000; i++) expect(t.index(macOf(i), false)).toBe(i);
+    expect(t.index('ffffffffffff', false)).toBe(-1);
+    expect(t.index('ffffffffffff', true)).toBe(20_000);
+    expect(t.index('000000000000', true)).toBe(20_001);
+    expect(t.index('ffffffffffff', true)).toBe(20_000);
+    expect(t.size).toBe(20_002);
+    expect(t.missed[20_001]).toBe(-1);
   });
 
   it('keeps MACs that are not 12 lowercase hex digits apart, and starts over when full', () => {
-    const t = new MissedTable(3);
-    expect(t.swap('00:90:7a:11:ba:aa', 1)).toBe(-1);
-    expect(t.swap('00907A11BAAA', 2)).toBe(-1);
-    expect(t.swap('00907a11baaa', 3)).toBe(-1);
-    expect(t.swap('00:90:7a:11:ba:aa', 5)).toBe(1);
-    expect(t.swap('00907a11baaa', 6)).toBe(3);
-    t.swap(macOf(1), 1);
-    t.swap(macOf(2), 1);
-    // The fourth handset empties the full table: the others lose their previous value once.
-    expect(t.swap(macOf(3), 1)).toBe(-1);
-    expect(t.swap('00907a11baaa', 7)).toBe(-1);
-    expect(t.swap(macOf(3), 2)).toBe(1);
-    t.clear();
-    expect(t.swap(macOf(3), 2)).toBe(-1);
+    const t = new HandsetTable(3);
+    expect(t.index('00:90:7a:11:ba:aa', true)).toBe(0);
+    expect(t.index('', true)).toBe(1);
+    expect(t.index('00907a11baaa', true)).toBe(2);
+    expect(t.index('00:90:7a:11:ba:aa', false)).toBe(0);
+    expect(t.index('', false)).toBe(1);
+    t.missed[2] = 7;
+    // The fourth handset empties the full table: the others lose what was kept of them once.
+    expect(t.index(macOf(3), true)).toBe(0);
+    expect(t.index('00907a11baaa', false)).toBe(-1);
+    expect(t.index('00907a11baaa', true)).toBe(1);
+    expect(t.missed[1]).toBe(-1);
+  });
+
+  it('holds windows by handset and slot, through a change of slots and a sweep', () => {
+    const t = new HandsetTable(100);
+    t.reslot([-1, -1]);
+    const a = t.index(macOf(1), true);
+    const b = t.index(macOf(2), true);
+    const w1 = new Window(5);
+    const w2 = new Window(5);
+    w1.push(1000, randomUUID(), 0);
+    w2.push(5000, randomUUID(), 0);
+    t.setWindow(a, 1, w1);
+    t.setWindow(b, 0, w2);
+    expect(t.held).toBe(2);
+    // Slot 1 becomes slot 0; old slot 0 is gone; a new slot 1 starts empty.
+    t.reslot([1, -1]);
+    expect(t.window(a, 0)).toBe(w1);
+    expect(t.window(b, 0)).toBeUndefined();
+    expect(t.held).toBe(1);
+    const c = t.index(macOf(3), true);
+    expect(t.window(c, 1)).toBeUndefined();
+    t.setWindow(c, 1, w2);
+    t.sweep(0, 999);
+    expect(t.held).toBe(2);
+    t.sweep(0, 1000);
+    expect(t.window(a, 0)).toBeUndefined();
+    expect(t.window(c, 1)).toBe(w2);
+    expect(t.held).toBe(1);
   });
 });

@@ -113,7 +113,7 @@ interface Group {
  */
 const WINDOW_FULL_SIZE = 64;
 
-class Window {
+export class Window {
   private cap: number;
   private times: Float64Array;
   private words: Uint32Array;
@@ -306,7 +306,7 @@ interface RuleState {
   open: number;
   /** The rule's overflow group while open (reached without two map lookups per storm row). */
   overflow: Group | null;
-  /** Per-handset threshold rules: the index of this rule's window in Handset.windows; -1 otherwise. */
+  /** Per-handset threshold rules: the slot of this rule's windows in the HandsetTable; -1 otherwise. */
   slot: number;
   /** Overall threshold rules: the one window. */
   overall: Window | null;
@@ -318,14 +318,6 @@ type Candidates = RuleState[][];
 /** Distinct tags whose candidate lists are remembered (a fleet has a few hundred). */
 const MAX_TAGS_CACHED = 10_000;
 const NO_SEVERITY = 8;
-
-/** Threshold windows of one handset, by their rule's slot. */
-interface Handset {
-  /** Per-handset threshold windows by their rule's slot. */
-  windows: (Window | undefined)[];
-  /** Windows held. */
-  held: number;
-}
 
 const HEX_VALUE = new Int8Array(128).fill(-1);
 for (let c = 0; c < 10; c++) HEX_VALUE[48 + c] = c;
@@ -343,70 +335,136 @@ function hex24(s: string, at: number): number {
   return v;
 }
 
-const MISSED_MIN_SLOTS = 1 << 13;
+const TABLE_MIN_SLOTS = 1 << 13;
 
 /**
- * The last cumulative missed_events of each handset, read and replaced for every row that carries
- * one while a missed_events_jump rule is on (on the handset's network format: every row). A Map by
- * MAC string cost ~450 ns per row in the service (its buckets, the key strings and the entries
- * scattered over the heap miss the CPU cache next to the engine's threads); here a MAC's 48 bits are
- * the key of an open-addressing table of [key, value] pairs in one Float64Array, so a lookup reads
- * one cache line. MACs that are not 12 lowercase hex digits (the parsers normalise every MAC to
- * that) go to a Map.
+ * What the evaluator keeps per handset: the last cumulative missed_events (read and replaced for
+ * every row that carries one while a missed_events_jump rule is on: on the handset's network format,
+ * every row) and the windows of per-handset threshold rules. A `Map` by MAC string cost ~450 ns per
+ * row in the service, its buckets, key strings and entries scattered over the heap missing the CPU
+ * caches next to the engine's threads. Here a MAC's 48 bits are the key of an open-addressing table
+ * of [key, index] pairs in one Float64Array, and a handset's state sits at its index in flat arrays:
+ * a lookup reads one cache line of the table. MACs that are not 12 lowercase hex digits (the parsers
+ * normalise every MAC to that; '' for rows without one) go through a Map to the same indexes.
+ * A fleet larger than `max` handsets starts the table over (each handset loses one comparison and
+ * its windows once).
  */
-export class MissedTable {
-  private slots = new Float64Array(MISSED_MIN_SLOTS * 2);
-  private mask = MISSED_MIN_SLOTS - 1;
-  private size = 0;
+export class HandsetTable {
+  private table = new Float64Array(TABLE_MIN_SLOTS * 2);
+  private mask = TABLE_MIN_SLOTS - 1;
+  private inTable = 0;
   private readonly other = new Map<string, number>();
+  /** Handsets held: indexes 0 … size - 1. */
+  size = 0;
+  /** Last missed_events by index; -1 when none was seen. */
+  missed = new Float64Array(1024).fill(-1);
+  /** Per-handset threshold windows at index * stride + slot. */
+  private windows: (Window | undefined)[] = [];
+  private stride = 0;
+  /** Windows held. */
+  held = 0;
 
   constructor(private readonly max: number) {}
 
-  /** Stores `missed` for `mac`; returns the value it replaces (-1 when none). */
-  swap(mac: string, missed: number): number {
+  /** The index of `mac`; when it is not held, -1, or (`create`) a new index. */
+  index(mac: string, create: boolean): number {
     const hi = mac.length === 12 ? hex24(mac, 0) : -1;
     const lo = hi < 0 ? -1 : hex24(mac, 6);
     if (lo < 0) {
-      const prev = this.other.get(mac) ?? -1;
-      if (prev < 0 && this.other.size >= this.max) this.other.clear();
-      this.other.set(mac, missed);
-      return prev;
+      const n = this.other.get(mac);
+      if (n !== undefined || !create) return n ?? -1;
+      if (this.size >= this.max) this.clear();
+      const m = this.add();
+      this.other.set(mac, m);
+      return m;
     }
     const key = hi * 16_777_216 + lo + 1; // 0 marks an empty slot
     let i = (Math.imul(lo ^ Math.imul(hi, 0x85ebca6b), 0x9e3779b1) >>> 0) & this.mask;
     for (;;) {
-      const k = this.slots[i * 2] as number;
-      if (k === key) {
-        const prev = this.slots[i * 2 + 1] as number;
-        this.slots[i * 2 + 1] = missed;
-        return prev;
-      }
+      const k = this.table[i * 2] as number;
+      if (k === key) return this.table[i * 2 + 1] as number;
       if (k === 0) break;
       i = (i + 1) & this.mask;
     }
+    if (!create) return -1;
     if (this.size >= this.max) {
-      // A fleet larger than the table loses one comparison per handset.
       this.clear();
-      return this.swap(mac, missed);
+      return this.index(mac, true);
     }
-    this.slots[i * 2] = key;
-    this.slots[i * 2 + 1] = missed;
-    if (++this.size * 2 > this.mask + 1) this.grow();
-    return -1;
+    const m = this.add();
+    this.table[i * 2] = key;
+    this.table[i * 2 + 1] = m;
+    if (++this.inTable * 2 > this.mask + 1) this.grow();
+    return m;
+  }
+
+  window(index: number, slot: number): Window | undefined {
+    return this.windows[index * this.stride + slot];
+  }
+
+  setWindow(index: number, slot: number, w: Window | undefined): void {
+    const at = index * this.stride + slot;
+    this.held += (w === undefined ? 0 : 1) - (this.windows[at] === undefined ? 0 : 1);
+    this.windows[at] = w;
+  }
+
+  /** Per-handset threshold rules now have `slots.length` slots; new slot k keeps old slot slots[k] (-1: none). */
+  reslot(slots: number[]): void {
+    const was = this.windows;
+    const wasStride = this.stride;
+    this.stride = slots.length;
+    this.windows = new Array<Window | undefined>(this.size * this.stride);
+    this.held = 0;
+    for (let n = 0; n < this.size; n++) {
+      for (let k = 0; k < slots.length; k++) {
+        const old = slots[k] as number;
+        const w = old < 0 ? undefined : was[n * wasStride + old];
+        this.windows[n * this.stride + k] = w;
+        if (w !== undefined) this.held++;
+      }
+    }
+  }
+
+  /** Drops the windows of `slot` whose newest match is at or before `sinceMs`. */
+  sweep(slot: number, sinceMs: number): void {
+    if (this.held === 0) return;
+    for (let at = slot; at < this.windows.length; at += this.stride) {
+      const w = this.windows[at];
+      if (w === undefined || w.newest() > sinceMs) continue;
+      this.windows[at] = undefined;
+      this.held--;
+    }
+  }
+
+  forgetMissed(): void {
+    this.missed.fill(-1);
   }
 
   clear(): void {
-    if (this.size > 0 || this.slots.length > MISSED_MIN_SLOTS * 2) {
-      this.slots = new Float64Array(MISSED_MIN_SLOTS * 2);
-      this.mask = MISSED_MIN_SLOTS - 1;
-    }
-    this.size = 0;
+    this.table = new Float64Array(TABLE_MIN_SLOTS * 2);
+    this.mask = TABLE_MIN_SLOTS - 1;
+    this.inTable = 0;
     this.other.clear();
+    this.size = 0;
+    this.missed = new Float64Array(1024).fill(-1);
+    this.windows = [];
+    this.held = 0;
+  }
+
+  private add(): number {
+    const n = this.size++;
+    if (n >= this.missed.length) {
+      const grown = new Float64Array(this.missed.length * 2).fill(-1);
+      grown.set(this.missed);
+      this.missed = grown;
+    }
+    for (let k = 0; k < this.stride; k++) this.windows.push(undefined);
+    return n;
   }
 
   private grow(): void {
-    const old = this.slots;
-    this.slots = new Float64Array(old.length * 2);
+    const old = this.table;
+    this.table = new Float64Array(old.length * 2);
     this.mask = old.length - 1;
     for (let j = 0; j < old.length; j += 2) {
       const key = old[j] as number;
@@ -414,9 +472,9 @@ export class MissedTable {
       const lo = (key - 1) % 16_777_216;
       const hi = (key - 1 - lo) / 16_777_216;
       let i = (Math.imul(lo ^ Math.imul(hi, 0x85ebca6b), 0x9e3779b1) >>> 0) & this.mask;
-      while (this.slots[i * 2] !== 0) i = (i + 1) & this.mask;
-      this.slots[i * 2] = key;
-      this.slots[i * 2 + 1] = old[j + 1] as number;
+      while (this.table[i * 2] !== 0) i = (i + 1) & this.mask;
+      this.table[i * 2] = key;
+      this.table[i * 2 + 1] = old[j + 1] as number;
     }
   }
 }
@@ -435,15 +493,11 @@ export class Evaluator {
    * candidates, and most rows (Info, Debug) meet none. Built on first sight of each tag.
    */
   private readonly byTag = new Map<string, Candidates>();
-  /** Per-handset threshold windows: a handset is kept while it has one. */
-  private readonly handsets = new Map<string, Handset>();
-  /** Last missed_events per handset, while a missed_events_jump rule is on. */
-  private readonly missed = new MissedTable(MAX_HANDSETS_TRACKED);
-  /** Per-handset threshold rules (the length of every Handset.windows). */
-  private slots = 0;
+  /** Per-handset state: last missed_events, per-handset threshold windows. */
+  private readonly handsets = new HandsetTable(MAX_HANDSETS_TRACKED);
   private trackMissed = false;
   private totalGroups = 0;
-  private totalWindows = 0;
+  private overallWindows = 0;
   private skipped = 0;
   private lastSweepMs = 0;
 
@@ -486,34 +540,14 @@ export class Evaluator {
     this.byTag.clear();
     this.totalGroups = this.states.reduce((n, s) => n + s.open, 0);
     this.trackMissed = this.states.some((s) => s.rule.kind === 'missed_events_jump');
-    this.slots = keptSlots.length;
-    let windows = this.states.reduce((n, s) => n + (s.overall === null ? 0 : 1), 0);
-    for (const [mac, h] of this.handsets) {
-      const was = h.windows;
-      h.windows = keptSlots.map((k) => (k < 0 ? undefined : was[k]));
-      h.held = h.windows.reduce((n, w) => n + (w === undefined ? 0 : 1), 0);
-      windows += h.held;
-      if (h.held === 0) this.handsets.delete(mac);
-    }
-    if (!this.trackMissed) this.missed.clear();
-    this.totalWindows = windows;
+    this.overallWindows = this.states.reduce((n, s) => n + (s.overall === null ? 0 : 1), 0);
+    this.handsets.reslot(keptSlots);
+    if (!this.trackMissed) this.handsets.forgetMissed();
   }
 
-  /** The state of handset `mac`, made when missing (the handset seen first goes when the map is full). */
-  private handset(mac: string): Handset {
-    let h = this.handsets.get(mac);
-    if (h !== undefined) return h;
-    if (this.handsets.size >= MAX_HANDSETS_TRACKED) {
-      // A fleet larger than the map loses one comparison (or one window) per handset.
-      const oldest = this.handsets.entries().next();
-      if (oldest.done !== true) {
-        this.handsets.delete(oldest.value[0]);
-        this.totalWindows -= oldest.value[1].held;
-      }
-    }
-    h = { windows: new Array<Window | undefined>(this.slots), held: 0 };
-    this.handsets.set(mac, h);
-    return h;
+  /** Threshold windows held (overall and per handset). */
+  private windowCount(): number {
+    return this.overallWindows + this.handsets.held;
   }
 
   private candidates(tag: string): Candidates {
@@ -540,10 +574,13 @@ export class Evaluator {
     const sev = row.severity;
     const missed = row.missed_events;
     let prevMissed: number | null = null;
-    let h: Handset | undefined;
+    // The handset's index in this.handsets: -2 not looked up yet, -1 not held.
+    let hi = -2;
     if (this.trackMissed && mac !== '' && missed !== null) {
-      const prev = this.missed.swap(mac, missed);
+      hi = this.handsets.index(mac, true);
+      const prev = this.handsets.missed[hi] as number;
       if (prev >= 0) prevMissed = prev;
+      this.handsets.missed[hi] = missed;
     }
     const list = this.candidates(tag)[sev !== null && sev >= 0 && sev < NO_SEVERITY ? sev : NO_SEVERITY] as RuleState[];
     if (list.length === 0) return;
@@ -565,20 +602,21 @@ export class Evaluator {
       }
       const perHandset = st.slot >= 0;
       const wmac = perHandset ? mac : '';
-      if (perHandset) h ??= this.handsets.get(mac);
-      let w = perHandset ? h?.windows[st.slot] : st.overall ?? undefined;
+      if (perHandset && hi === -2) hi = this.handsets.index(mac, false);
+      let w = perHandset ? (hi < 0 ? undefined : this.handsets.window(hi, st.slot)) : st.overall ?? undefined;
       if (w === undefined) {
-        if (this.totalWindows >= MAX_GROUPS) {
+        if (this.windowCount() >= MAX_GROUPS) {
           this.skipped++;
           continue;
         }
-        this.totalWindows++;
         w = new Window(cond.count);
         if (perHandset) {
-          h ??= this.handset(mac);
-          h.windows[st.slot] = w;
-          h.held++;
-        } else st.overall = w;
+          if (hi < 0) hi = this.handsets.index(mac, true);
+          this.handsets.setWindow(hi, st.slot, w);
+        } else {
+          st.overall = w;
+          this.overallWindows++;
+        }
       }
       w.push(nowMs, id, nowMs - cond.window_s * 1000);
       // Crossing the threshold reports the whole window; while it stays crossed, each match adds one.
@@ -687,27 +725,15 @@ export class Evaluator {
   /** Windows whose newest match is older than the window hold nothing that can still count. */
   private sweepWindows(nowMs: number): void {
     this.lastSweepMs = nowMs;
-    const perHandset: { slot: number; since: number }[] = [];
     for (const st of this.states) {
       const cond = st.rule.condition;
       if (cond.type !== 'threshold') continue;
       const since = nowMs - cond.window_s * 1000;
-      if (st.slot >= 0) perHandset.push({ slot: st.slot, since });
+      if (st.slot >= 0) this.handsets.sweep(st.slot, since);
       else if (st.overall !== null && st.overall.newest() <= since) {
         st.overall = null;
-        this.totalWindows--;
+        this.overallWindows--;
       }
-    }
-    for (const [mac, h] of this.handsets) {
-      if (h.held === 0) continue;
-      for (const { slot, since } of perHandset) {
-        const w = h.windows[slot];
-        if (w === undefined || w.newest() > since) continue;
-        h.windows[slot] = undefined;
-        h.held--;
-        this.totalWindows--;
-      }
-      if (h.held === 0) this.handsets.delete(mac);
     }
   }
 
@@ -817,6 +843,6 @@ export class Evaluator {
   }
 
   stats(): EvaluatorStats {
-    return { groups: this.totalGroups, windows: this.totalWindows, skipped: this.skipped };
+    return { groups: this.totalGroups, windows: this.windowCount(), skipped: this.skipped };
   }
 }
