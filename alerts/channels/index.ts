@@ -1,6 +1,6 @@
 // Dispatch of one event to its channels. Every channel sends on its own promise: none awaits
 // another, so a webhook that never answers does not delay the e-mail. Each channel has its own
-// lane: at most maxInFlight(type) sends at once and MAX_BACKLOG waiting, beyond which notifications
+// lane: at most MAX_IN_FLIGHT sends at once and MAX_BACKLOG waiting, beyond which notifications
 // for that channel are dropped and counted (result="dropped") — an alert storm or a hung receiver
 // costs bounded memory and sockets, and other channels do not notice. Outcomes are counted in
 // `handlog_alert_notifications_total{channel_type,result}` (the type, never a name or URL) and
@@ -47,15 +47,7 @@ export function senderFor(c: Channel, retry: RetryPolicy = DEFAULT_RETRY): Sende
   }
 }
 
-/**
- * Sends under way per channel. Webhook and Slack POSTs share one HTTP client thread whose answers
- * travel back in batches: 8 at once (its agent's sockets per host) instead of 4 makes the batches
- * larger (the thread's postMessage time in the 20-rule bench 143 – 175 → 64 – 102 ms per run).
- * A mail server or syslog receiver gets at most 4 connections from us.
- */
-export function maxInFlight(type: Channel['type']): number {
-  return type === 'webhook' || type === 'slack' ? 8 : 4;
-}
+export const MAX_IN_FLIGHT = 4;
 /**
  * Waiting notifications per channel. A storm's worst burst is every rule's 100 groups plus its
  * overflow group at once (20 rules: ~2,000); a hung receiver holds at most this many (~2 KB each).
@@ -97,14 +89,13 @@ export class Dispatcher {
     let lane = this.lanes.get(c.id);
     if (lane === undefined) this.lanes.set(c.id, (lane = { active: 0, waiting: [] }));
     const l = lane;
-    const max = maxInFlight(c.type);
-    if (l.active >= max && l.waiting.length >= MAX_BACKLOG) {
+    if (l.active >= MAX_IN_FLIGHT && l.waiting.length >= MAX_BACKLOG) {
       const error = `channel backlog full (${MAX_BACKLOG} notifications waiting)`;
       this.record(c, 'dropped', error);
       return Promise.resolve({ channel_id: c.id, type: c.type, ok: false, error, attempts: 0, ms: 0 });
     }
     const run = (async (): Promise<ChannelResult> => {
-      if (l.active >= max) await new Promise<void>((r) => l.waiting.push(r));
+      if (l.active >= MAX_IN_FLIGHT) await new Promise<void>((r) => l.waiting.push(r));
       l.active++;
       let ok = false;
       let error: string | null = null;
