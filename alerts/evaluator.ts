@@ -335,6 +335,11 @@ function hex24(s: string, at: number): number {
   return v;
 }
 
+/** Hash of a MAC's two 24-bit halves for the HandsetTable's slots. */
+function macHash(hi: number, lo: number): number {
+  return Math.imul(lo ^ Math.imul(hi, 0x85ebca6b), 0x9e3779b1) >>> 0;
+}
+
 const TABLE_MIN_SLOTS = 1 << 13;
 
 /**
@@ -379,7 +384,7 @@ export class HandsetTable {
       return m;
     }
     const key = hi * 16_777_216 + lo + 1; // 0 marks an empty slot
-    let i = (Math.imul(lo ^ Math.imul(hi, 0x85ebca6b), 0x9e3779b1) >>> 0) & this.mask;
+    let i = macHash(hi, lo) & this.mask;
     for (;;) {
       const k = this.table[i * 2] as number;
       if (k === key) return this.table[i * 2 + 1] as number;
@@ -471,7 +476,7 @@ export class HandsetTable {
       if (key === 0) continue;
       const lo = (key - 1) % 16_777_216;
       const hi = (key - 1 - lo) / 16_777_216;
-      let i = (Math.imul(lo ^ Math.imul(hi, 0x85ebca6b), 0x9e3779b1) >>> 0) & this.mask;
+      let i = macHash(hi, lo) & this.mask;
       while (this.table[i * 2] !== 0) i = (i + 1) & this.mask;
       this.table[i * 2] = key;
       this.table[i * 2 + 1] = old[j + 1] as number;
