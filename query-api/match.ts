@@ -23,24 +23,19 @@ const ASCII_ONLY = /^[\x00-\x7f]*$/;
 /**
  * Whether a text contains every needle (already folded), as `fold(text).includes(needle)` decides
  * it. For ASCII needles a case-insensitive RegExp decides the same without lower-casing the text
- * (a new string per row: ~0.3 µs for a 130-character message, 0.05 µs with the RegExp); only a text that
- * holds one of FOLDS_TO_ASCII is folded.
+ * (a new string per row: ~0.3 µs for a 130-character message, 0.05 µs with the RegExp); only a
+ * text that holds one of FOLDS_TO_ASCII is folded.
  */
 function containsAll(needles: string[]): (text: string) => boolean {
-  if (needles.every((n) => ASCII_ONLY.test(n))) {
-    const res = needles.map((n) => new RegExp(n.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'i'));
-    const slow = (t: string): boolean => {
-      const f = fold(t);
-      return needles.every((n) => f.includes(n));
-    };
-    return (t) => {
-      for (const re of res) if (!re.test(t)) return FOLDS_TO_ASCII.test(t) && slow(t);
-      return true;
-    };
-  }
-  return (t) => {
+  const byFolding = (t: string): boolean => {
     const f = fold(t);
     for (const n of needles) if (!f.includes(n)) return false;
+    return true;
+  };
+  if (!needles.every((n) => ASCII_ONLY.test(n))) return byFolding;
+  const res = needles.map((n) => new RegExp(n.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'i'));
+  return (t) => {
+    for (const re of res) if (!re.test(t)) return FOLDS_TO_ASCII.test(t) && byFolding(t);
     return true;
   };
 }
