@@ -143,6 +143,7 @@ describe('schema and migrations', () => {
     const create = async (t: string): Promise<string> =>
       (await rows<{ statement: string }>(`SHOW CREATE TABLE ${t}`))[0]?.statement ?? '';
     expect(await create('logs')).toContain('TTL received_at + toIntervalDay(30)');
+    expect(await create('logs')).toContain('min_bytes_for_wide_part = 134217728');
     await store.close();
     store = await openStore({ dataDir: dir, retentionDays: 14 });
     expect(await create('logs')).toContain('TTL received_at + toIntervalDay(14)');
