@@ -47,6 +47,39 @@ describe('grouping, cooldown and resolve (fake clock)', () => {
     expect(ev.openGroups()).toBe(0);
   });
 
+  it('ticks between due times skip the walk over the groups, and every notice still comes on time', () => {
+    const { ev, out } = setup([rule({ group_wait_ms: 500, cooldown_s: 60, resolve_after_s: 120 })]);
+    const kinds = () => out.map((n) => [n.kind, n.count]);
+    ev.process(row(), T0);
+    ev.process(row({ mac: '00907a11babb' }), T0 + 200);
+    for (let t = 0; t < 500; t += 100) ev.tick(T0 + t);
+    expect(kinds()).toEqual([]);
+    ev.tick(T0 + 500);
+    expect(kinds()).toEqual([['fired', 1]]);
+    ev.tick(T0 + 700);
+    expect(kinds()).toEqual([['fired', 1], ['fired', 1]]);
+    // Nothing due until the first cooldown's end: these ticks find nothing to do.
+    ev.process(row(), T0 + 1000);
+    for (let t = 800; t < 60_500; t += 100) ev.tick(T0 + t);
+    expect(out).toHaveLength(2);
+    ev.tick(T0 + 60_500);
+    expect(kinds()).toEqual([['fired', 1], ['fired', 1], ['update', 1]]);
+    // A new group opening in a quiet time is waited for like the first.
+    ev.process(row({ mac: '00907a11bacc' }), T0 + 70_000);
+    ev.tick(T0 + 70_400);
+    expect(out).toHaveLength(3);
+    ev.tick(T0 + 70_500);
+    expect(out).toHaveLength(4);
+    // Resolutions: 120 s after each group's last match.
+    for (let t = 70_600; t <= 200_000; t += 100) ev.tick(T0 + t);
+    expect(out.slice(4).map((n) => [n.kind, n.mac, n.at_ms - T0])).toEqual([
+      ['resolved', '00907a11babb', 120_200],
+      ['resolved', '00907a11baaa', 121_000],
+      ['resolved', '00907a11bacc', 190_000],
+    ]);
+    expect(ev.openGroups()).toBe(0);
+  });
+
   it('group_wait 0 fires on the first match, synchronously', () => {
     const { ev, out } = setup([rule({ group_wait_ms: 0 })]);
     ev.process(row({ severity: 0, message: 'boom' }), T0);

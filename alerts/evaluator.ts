@@ -491,6 +491,13 @@ export interface EvaluatorStats {
   skipped: number;
 }
 
+/** When `g` next needs its tick: its group_wait's end, its cooldown's end (matches to report), its resolution. */
+function nextDueMs(rule: AlertRule, g: Group): number {
+  if (!g.fired) return g.dueMs;
+  const resolveMs = g.lastMs + rule.resolve_after_s * 1000;
+  return g.pending > 0 ? Math.min(g.dueMs, resolveMs) : resolveMs;
+}
+
 export class Evaluator {
   private states: RuleState[] = [];
   /**
@@ -505,6 +512,12 @@ export class Evaluator {
   private overallWindows = 0;
   private skipped = 0;
   private lastSweepMs = 0;
+  /**
+   * No open group needs a tick before this time (a lower bound): ticks before it skip the walk over
+   * every group. Lowered when a group opens, when a fired group gets matches to report, and when
+   * rules or silences change; recomputed by each walk.
+   */
+  private nextTickMs = 0;
 
   constructor(
     rules: readonly AlertRule[],
@@ -548,6 +561,8 @@ export class Evaluator {
     this.overallWindows = this.states.reduce((n, s) => n + (s.overall === null ? 0 : 1), 0);
     this.handsets.reslot(keptSlots);
     if (!this.trackMissed) this.handsets.forgetMissed();
+    // Kept groups follow their rule's new timings from the next tick.
+    this.nextTickMs = 0;
   }
 
   /** Threshold windows held (overall and per handset). */
@@ -671,6 +686,7 @@ export class Evaluator {
     if (g.mac === OVERFLOW && g.tag === OVERFLOW) st.overflow = g;
     st.open++;
     this.totalGroups++;
+    this.nextTickMs = Math.min(this.nextTickMs, nextDueMs(st.rule, g));
     return g;
   }
 
@@ -695,12 +711,19 @@ export class Evaluator {
     g.lastMs = Math.max(g.lastMs, nowMs);
     if (firstMs < g.firstMs) g.firstMs = firstMs;
     if (!g.fired && st.rule.group_wait_ms === 0) this.tickGroup(st, g, nowMs);
+    // A fired group with matches to report sends them at its cooldown's end.
+    else if (g.fired && g.dueMs < this.nextTickMs) this.nextTickMs = g.dueMs;
   }
 
   /** Send what is due at `nowMs`: group_wait ends, cooldown ends, resolutions. */
   tick(nowMs: number): void {
     if (nowMs - this.lastSweepMs >= WINDOW_SWEEP_MS) this.sweepWindows(nowMs);
-    this.eachGroup((st, g) => this.tickGroup(st, g, nowMs));
+    if (nowMs < this.nextTickMs) return;
+    let next = Infinity;
+    this.eachGroup((st, g) => {
+      if (!this.tickGroup(st, g, nowMs)) next = Math.min(next, nextDueMs(st.rule, g));
+    });
+    this.nextTickMs = next;
   }
 
   /**
@@ -725,6 +748,7 @@ export class Evaluator {
     this.eachGroup((_st, g) => {
       if (g.fired && !g.notified && g.dueMs > nowMs) g.dueMs = nowMs;
     });
+    this.nextTickMs = 0;
   }
 
   /** Windows whose newest match is older than the window hold nothing that can still count. */
@@ -742,14 +766,15 @@ export class Evaluator {
     }
   }
 
-  private tickGroup(st: RuleState, g: Group, nowMs: number): void {
+  /** Sends what is due of one group; true when the group resolved (and is closed). */
+  private tickGroup(st: RuleState, g: Group, nowMs: number): boolean {
     const rule = st.rule;
     if (!g.fired) {
-      if (nowMs < g.dueMs) return;
+      if (nowMs < g.dueMs) return false;
       g.fired = true;
       this.flush(g, rule, 'fired', nowMs);
       g.dueMs = nowMs + rule.cooldown_s * 1000;
-      return;
+      return false;
     }
     if (nowMs >= g.dueMs && g.pending > 0) {
       this.flush(g, rule, 'update', nowMs);
@@ -767,7 +792,9 @@ export class Evaluator {
       if (st.overflow === g) st.overflow = null;
       st.open--;
       this.totalGroups--;
+      return true;
     }
+    return false;
   }
 
   private flush(g: Group, rule: AlertRule, kind: NoticeKind, nowMs: number): void {
