@@ -120,7 +120,41 @@ export function textBody(e: AlertEvent): string {
   return lines.join('\n');
 }
 
-/** The JSON body of a generic webhook. */
+/**
+ * Subject of a delivery: the event's own, or for several sent together (a storm) how many and the
+ * first: `[handlog] 57 notifications: FIRING Fatal or Error from any handset — 00907a11baaa … and 56 more`.
+ */
+export function batchSubject(events: readonly AlertEvent[]): string {
+  const first = events[0];
+  if (first === undefined) return '[handlog] no notifications';
+  if (events.length === 1) return subject(first);
+  return `[handlog] ${events.length} notifications: ${subject(first).slice('[handlog] '.length)} and ${events.length - 1} more`;
+}
+
+/** Plain-text body of a delivery: each event's body, separated by a blank line. */
+export function batchTextBody(events: readonly AlertEvent[]): string {
+  return events.map(textBody).join('\n\n');
+}
+
+/**
+ * The JSON body of a generic webhook: one event's payload, or for several sent together (notices
+ * that queued up behind the channel's sends in flight — a storm) `{source, kind: "batch",
+ * batch_size, text, notifications: [payload, …]}`.
+ */
+export function webhookBody(events: readonly AlertEvent[]): Record<string, unknown> {
+  const first = events[0];
+  if (events.length === 1 && first !== undefined) return webhookPayload(first);
+  const notifications = events.map(webhookPayload);
+  return {
+    source: 'handlog',
+    kind: 'batch',
+    batch_size: events.length,
+    text: [`[handlog] ${events.length} notifications`, ...notifications.map((n) => n['text'])].join('\n'),
+    notifications,
+  };
+}
+
+/** The JSON body of a generic webhook for one event. */
 export function webhookPayload(e: AlertEvent): Record<string, unknown> {
   return {
     source: 'handlog',

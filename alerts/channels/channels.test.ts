@@ -5,8 +5,11 @@ import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { testEvent } from '../event.js';
-import { slackSender } from './slack.js';
+import { silentLogger } from '../../core/logger.js';
+import { Registry } from '../../core/metrics.js';
+import { testEvent, type AlertEvent } from '../event.js';
+import { BATCH_MAX, Dispatcher } from './index.js';
+import { slackBatchPayload, slackSender } from './slack.js';
 import { syslogLine, syslogSender } from './syslog.js';
 import { webhookSender } from './webhook.js';
 import { maskChannel, validateChannel } from './types.js';
@@ -40,7 +43,7 @@ const fast = { timeoutMs: 300, retries: 3, backoffMs: 50 };
 describe('webhook', () => {
   it('retries 5xx with exponential backoff until it succeeds', async () => {
     const p = await peer([503, 500, 200]);
-    const r = await webhookSender({ url: p.url, headers: {} }, fast)(testEvent(Date.now()));
+    const r = await webhookSender({ url: p.url, headers: {} }, fast)([testEvent(Date.now())]);
     expect(r).toEqual({ ok: true, error: null, attempts: 3 });
     expect(p.times[1]! - p.times[0]!).toBeGreaterThanOrEqual(45);
     expect(p.times[2]! - p.times[1]!).toBeGreaterThanOrEqual(95);
@@ -49,20 +52,20 @@ describe('webhook', () => {
 
   it('gives up after the retries and reports the last error', async () => {
     const p = await peer([502]);
-    const r = await webhookSender({ url: p.url, headers: {} }, fast)(testEvent(Date.now()));
+    const r = await webhookSender({ url: p.url, headers: {} }, fast)([testEvent(Date.now())]);
     expect(r).toEqual({ ok: false, error: 'HTTP 502', attempts: 4 });
   });
 
   it('does not retry a 4xx refusal', async () => {
     const p = await peer([400]);
-    const r = await webhookSender({ url: p.url, headers: {} }, fast)(testEvent(Date.now()));
+    const r = await webhookSender({ url: p.url, headers: {} }, fast)([testEvent(Date.now())]);
     expect(r).toEqual({ ok: false, error: 'HTTP 400', attempts: 1 });
   });
 
   it('times out an attempt that gets no answer', async () => {
     const p = await peer([-1, 200]);
     const started = Date.now();
-    const r = await webhookSender({ url: p.url, headers: {} }, { ...fast, retries: 0 })(testEvent(Date.now()));
+    const r = await webhookSender({ url: p.url, headers: {} }, { ...fast, retries: 0 })([testEvent(Date.now())]);
     expect(r).toEqual({ ok: false, error: 'no answer in 300 ms', attempts: 1 });
     expect(Date.now() - started).toBeLessThan(1500);
   });
@@ -71,7 +74,7 @@ describe('webhook', () => {
     const p = await peer([-1]);
     const ac = new AbortController();
     const started = Date.now();
-    const pending = webhookSender({ url: p.url, headers: {} }, { timeoutMs: 10_000, retries: 3, backoffMs: 50 })(testEvent(Date.now()), ac.signal);
+    const pending = webhookSender({ url: p.url, headers: {} }, { timeoutMs: 10_000, retries: 3, backoffMs: 50 })([testEvent(Date.now())], ac.signal);
     setTimeout(() => ac.abort(), 100);
     const r = await pending;
     expect(r.ok).toBe(false);
@@ -90,7 +93,7 @@ describe('webhook', () => {
     await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
     closers.push(() => new Promise((r) => { srv.closeAllConnections(); srv.close(() => r()); }));
     const url = `http://127.0.0.1:${(srv.address() as AddressInfo).port}/hook`;
-    const r = await webhookSender({ url, headers: { authorization: 'Bearer s3cret' } }, fast)(testEvent(Date.now()));
+    const r = await webhookSender({ url, headers: { authorization: 'Bearer s3cret' } }, fast)([testEvent(Date.now())]);
     expect(r).toEqual({ ok: true, error: null, attempts: 1 });
     expect(seen[0]).toMatchObject({ authorization: 'Bearer s3cret', 'content-type': 'application/json', 'user-agent': 'handlog-alerts' });
   });
@@ -98,7 +101,7 @@ describe('webhook', () => {
   it('slack gets { text, blocks } with the log text as plain_text', async () => {
     const p = await peer([200]);
     const e = { ...testEvent(Date.now()), message: '<b>not markup</b>' };
-    expect((await slackSender({ url: p.url }, fast)(e)).ok).toBe(true);
+    expect((await slackSender({ url: p.url }, fast)([e])).ok).toBe(true);
     const body = p.bodies[0] as { text: string; blocks: { type: string; text: { type: string; text: string } }[] };
     expect(body.text).toContain('[handlog] TEST');
     expect(body.blocks[1]?.text).toMatchObject({ type: 'plain_text' });
@@ -106,14 +109,98 @@ describe('webhook', () => {
   });
 });
 
+/** Notice `i` of a storm: fired, one handset each. */
+function stormEvent(i: number): AlertEvent {
+  return { ...testEvent(Date.now()), kind: 'fired', rule_id: 'r', rule_name: 'storm', mac: `00907a${i.toString(16).padStart(6, '0')}`, tag: 'SipService', count: i + 1 };
+}
+
+describe('dispatcher: notices that queue up travel together', () => {
+  const channel = (url: string) => ({ id: 'c1', name: 'hook', enabled: true, created_at: '', updated_at: '', type: 'webhook' as const, config: { url, headers: {} } });
+
+  it('sends a burst of 120 notices as batches of up to 50 and a lone notice on its own', async () => {
+    const p = await peer([200]);
+    const metrics = new Registry();
+    const d = new Dispatcher({ metrics, logger: silentLogger, now: Date.now, retry: fast });
+    const c = channel(p.url);
+    const results = await Promise.all(Array.from({ length: 120 }, (_, i) => d.sendOne(stormEvent(i), c)));
+    expect(results.every((r) => r.ok && r.channel_id === 'c1' && r.attempts === 1)).toBe(true);
+    expect(p.bodies).toHaveLength(3);
+    const batches = p.bodies as { kind: string; batch_size: number; text: string; notifications: { kind: string; mac: string; count: number; text: string }[] }[];
+    expect(batches.map((b) => b.batch_size)).toEqual([BATCH_MAX.webhook, BATCH_MAX.webhook, 20]);
+    expect(batches.every((b) => b.kind === 'batch' && b.notifications.length === b.batch_size)).toBe(true);
+    // Every notice once, in order, with the single-notice body.
+    const all = batches.flatMap((b) => b.notifications);
+    expect(all.map((n) => n.count)).toEqual(Array.from({ length: 120 }, (_, i) => i + 1));
+    expect(all[0]).toMatchObject({ kind: 'fired', mac: '00907a000000', count: 1, text: '[handlog] FIRING storm — 00907a000000 SipService ×1' });
+    expect(batches[0]?.text.split('\n')[0]).toBe('[handlog] 50 notifications');
+    expect(d.status('c1').sent).toBe(120);
+    expect(metrics.render()).toContain('handlog_alert_notifications_total{channel_type="webhook",result="ok"} 120');
+    const lone = await d.sendOne(stormEvent(7), c);
+    expect(lone.ok).toBe(true);
+    expect(p.bodies[3]).toMatchObject({ source: 'handlog', kind: 'fired', mac: '00907a000007', count: 8 });
+    await d.close();
+  });
+
+  it('fails every notice of a batch the receiver refused, counted per notice', async () => {
+    const p = await peer([400]);
+    const metrics = new Registry();
+    const d = new Dispatcher({ metrics, logger: silentLogger, now: Date.now, retry: fast });
+    const results = await Promise.all(Array.from({ length: 10 }, (_, i) => d.sendOne(stormEvent(i), channel(p.url))));
+    expect(p.bodies).toHaveLength(1);
+    expect(results.every((r) => !r.ok && r.error === 'HTTP 400')).toBe(true);
+    expect(d.status('c1')).toMatchObject({ failures: 1, sent: 0, last_error: 'HTTP 400' });
+    expect(metrics.render()).toContain('handlog_alert_notifications_total{channel_type="webhook",result="failed"} 10');
+    await d.close();
+  });
+
+  it('gives Slack one message with a section per notice', () => {
+    const body = slackBatchPayload([stormEvent(0), stormEvent(1), stormEvent(2)]) as { text: string; blocks: { type: string; text: { text: string } }[] };
+    expect(body.text).toBe('[handlog] 3 notifications: FIRING storm — 00907a000000 SipService ×1 and 2 more');
+    expect(body.blocks.map((b) => b.type)).toEqual(['header', 'section', 'section', 'section']);
+    expect(body.blocks[3]?.text.text).toContain('00907a000002');
+  });
+});
+
 describe('syslog forward', () => {
+  it('sends the notices of one delivery as frames on one connection, a line each', async () => {
+    let got = '';
+    let connections = 0;
+    const srv = net.createServer((s) => {
+      connections++;
+      s.on('data', (c: Buffer) => (got += c.toString()));
+    });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    closers.push(() => new Promise((r) => srv.close(() => r())));
+    const r = await syslogSender({ host: '127.0.0.1', port: (srv.address() as AddressInfo).port, protocol: 'tcp', facility: 16 })([0, 1, 2].map(stormEvent));
+    expect(r.ok).toBe(true);
+    await new Promise((res) => setTimeout(res, 100));
+    expect(connections).toBe(1);
+    // Three octet-counted frames: `<length> <133>1 …` each.
+    expect(got.match(/\d+ <133>1 /g)).toHaveLength(3);
+    expect(got).toContain('mac="00907a000002"');
+  });
+
+  it('sends a UDP datagram per notice', async () => {
+    const dgram = await import('node:dgram');
+    const sock = dgram.createSocket('udp4');
+    const lines: string[] = [];
+    sock.on('message', (m) => lines.push(m.toString()));
+    await new Promise<void>((r) => sock.bind(0, '127.0.0.1', r));
+    closers.push(() => new Promise((r) => sock.close(() => r())));
+    const r = await syslogSender({ host: '127.0.0.1', port: sock.address().port, protocol: 'udp', facility: 16 })([0, 1, 2].map(stormEvent));
+    expect(r).toEqual({ ok: true, error: null, attempts: 1 });
+    await new Promise((res) => setTimeout(res, 100));
+    expect(lines).toHaveLength(3);
+    expect(lines.map((l) => /mac="([0-9a-f]+)"/.exec(l)?.[1])).toEqual(['00907a000000', '00907a000001', '00907a000002']);
+  });
+
   it('sends one octet-counted RFC 5424 frame over TCP', async () => {
     let got = '';
     const srv = net.createServer((s) => s.on('data', (c: Buffer) => (got += c.toString())));
     await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
     closers.push(() => new Promise((r) => srv.close(() => r())));
     const e = { ...testEvent(Date.UTC(2026, 0, 5)), kind: 'fired' as const, severity: 0, rule_name: 'a "quoted" ]rule', mac: '00907a11baaa', count: 3 };
-    const r = await syslogSender({ host: '127.0.0.1', port: (srv.address() as AddressInfo).port, protocol: 'tcp', facility: 16 })(e);
+    const r = await syslogSender({ host: '127.0.0.1', port: (srv.address() as AddressInfo).port, protocol: 'tcp', facility: 16 })([e]);
     expect(r.ok).toBe(true);
     await new Promise((res) => setTimeout(res, 100));
     const line = syslogLine(e, 16, 'box');
@@ -127,7 +214,7 @@ describe('syslog forward', () => {
     await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
     const port = (srv.address() as AddressInfo).port;
     await new Promise((r) => srv.close(r));
-    const r = await syslogSender({ host: '127.0.0.1', port, protocol: 'tcp', facility: 16 })(testEvent(Date.now()));
+    const r = await syslogSender({ host: '127.0.0.1', port, protocol: 'tcp', facility: 16 })([testEvent(Date.now())]);
     expect(r.ok).toBe(false);
     expect(r.error).toMatch(/ECONNREFUSED/);
   });

@@ -1,13 +1,14 @@
 // E-mail over SMTP (nodemailer): implicit TLS (`secure`, port 465) or STARTTLS (`required` refuses
 // to send in clear, `auto` upgrades when the server offers it, `off` never), AUTH when a user is set.
+// Notices sent together (a storm) make one e-mail listing them all.
 
 import nodemailer from 'nodemailer';
 import { errorMessage } from '../../core/errors.js';
-import { subject, textBody, type AlertEvent } from '../event.js';
+import { batchSubject, batchTextBody, type AlertEvent } from '../event.js';
 import type { Sender, SmtpConfig } from './types.js';
 
 export function smtpSender(cfg: SmtpConfig, timeoutMs = 10_000): Sender {
-  return async (event: AlertEvent, signal?: AbortSignal) => {
+  return async (events: readonly AlertEvent[], signal?: AbortSignal) => {
     const transport = nodemailer.createTransport({
       host: cfg.host,
       port: cfg.port,
@@ -23,7 +24,7 @@ export function smtpSender(cfg: SmtpConfig, timeoutMs = 10_000): Sender {
     const onAbort = () => transport.close();
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      await transport.sendMail({ from: cfg.from, to: cfg.to, subject: subject(event), text: textBody(event) });
+      await transport.sendMail({ from: cfg.from, to: cfg.to, subject: batchSubject(events), text: batchTextBody(events) });
       return { ok: true, error: null, attempts: 1 };
     } catch (e: unknown) {
       return { ok: false, error: errorMessage(e), attempts: 1 };

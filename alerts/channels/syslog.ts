@@ -1,5 +1,5 @@
-// Forward to another syslog server as one RFC 5424 line: UDP (one datagram) or TCP (RFC 6587
-// octet-counted frame on a fresh connection, closed after the write).
+// Forward to another syslog server as one RFC 5424 line per notice: UDP (one datagram each) or TCP
+// (RFC 6587 octet-counted frames on a fresh connection per delivery, closed after the write).
 
 import dgram from 'node:dgram';
 import net from 'node:net';
@@ -25,28 +25,38 @@ export function syslogLine(e: AlertEvent, facility: number, hostname = os.hostna
 }
 
 export function syslogSender(cfg: SyslogConfig, timeoutMs = 5000): Sender {
-  return (event: AlertEvent) => {
-    const line = Buffer.from(syslogLine(event, cfg.facility), 'utf8');
+  return (events: readonly AlertEvent[]) => {
+    // One line per notice, whatever travels together: datagrams from one socket, or frames on one connection.
+    const lines = events.map((e) => Buffer.from(syslogLine(e, cfg.facility), 'utf8'));
     return new Promise((resolve) => {
       const done = (error: string | null) => resolve({ ok: error === null, error, attempts: 1 });
       if (cfg.protocol === 'udp') {
         const sock = dgram.createSocket(net.isIPv6(cfg.host) ? 'udp6' : 'udp4');
-        sock.once('error', (e) => {
+        let failed: string | null = null;
+        let left = lines.length;
+        let closed = false;
+        const closeWith = (error: string | null) => {
+          if (closed) return;
+          closed = true;
           sock.close();
-          done(errorMessage(e));
-        });
-        sock.send(line, cfg.port, cfg.host, (e) => {
-          sock.close();
-          done(e === null || e === undefined ? null : errorMessage(e));
-        });
+          done(error);
+        };
+        sock.once('error', (e) => closeWith(errorMessage(e)));
+        for (const line of lines) {
+          sock.send(line, cfg.port, cfg.host, (e) => {
+            if (e !== null && e !== undefined) failed ??= errorMessage(e);
+            if (--left === 0) closeWith(failed);
+          });
+        }
         return;
       }
       const sock = net.connect({ host: cfg.host, port: cfg.port });
       sock.setTimeout(timeoutMs, () => sock.destroy(new Error(`no connection in ${timeoutMs} ms`)));
       let failed: string | null = null;
       sock.once('error', (e) => (failed = errorMessage(e)));
+      const frames = Buffer.concat(lines.flatMap((line) => [Buffer.from(`${line.length} `), line]));
       // Written and flushed is delivered as far as syslog over TCP can tell; do not wait for the peer.
-      sock.once('connect', () => sock.end(Buffer.concat([Buffer.from(`${line.length} `), line]), () => sock.destroy()));
+      sock.once('connect', () => sock.end(frames, () => sock.destroy()));
       sock.once('close', () => done(failed));
     });
   };

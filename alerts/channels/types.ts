@@ -54,8 +54,11 @@ export interface SendResult {
   attempts: number;
 }
 
-/** Sends one event through one channel; never throws (failures are results). */
-export type Sender = (event: AlertEvent, signal?: AbortSignal) => Promise<SendResult>;
+/**
+ * Sends events through one channel as one delivery (one POST, one e-mail, one connection; at most
+ * the type's BATCH_MAX events, usually one); never throws (failures are results).
+ */
+export type Sender = (events: readonly AlertEvent[], signal?: AbortSignal) => Promise<SendResult>;
 
 /** Shown instead of secrets in API answers; sent back unchanged, it keeps the stored value. */
 export const MASK = '********';

@@ -5,7 +5,7 @@
 
 import { Worker } from 'node:worker_threads';
 import { errorMessage } from '../../core/errors.js';
-import { webhookPayload, type AlertEvent } from '../event.js';
+import { webhookBody, type AlertEvent } from '../event.js';
 import type { SendResult, Sender, WebhookConfig } from './types.js';
 
 export interface RetryPolicy {
@@ -212,5 +212,5 @@ export async function postJson(
 }
 
 export function webhookSender(cfg: WebhookConfig, policy: RetryPolicy = DEFAULT_RETRY): Sender {
-  return (event: AlertEvent, signal?: AbortSignal) => postJson(cfg.url, webhookPayload(event), cfg.headers, policy, signal);
+  return (events: readonly AlertEvent[], signal?: AbortSignal) => postJson(cfg.url, webhookBody(events), cfg.headers, policy, signal);
 }
