@@ -3,9 +3,10 @@
 // lane: at most MAX_IN_FLIGHT sends at once and MAX_BACKLOG waiting, beyond which notifications
 // for that channel are dropped and counted (result="dropped") — an alert storm or a hung receiver
 // costs bounded memory and sockets, and other channels do not notice. Notices that wait go
-// together, up to BATCH_MAX per delivery: a storm of 1,800 notices is ~40 POSTs, not 1,800. Outcomes are counted in
-// `handlog_alert_notifications_total{channel_type,result}` (the type, never a name or URL) and
-// kept per channel for the API (last success, last error, consecutive failures).
+// together, up to BATCH_MAX per delivery (the 20-rule ingest bench's ~3,200 notices: ~100 POSTs).
+// Outcomes are counted per notice in `handlog_alert_notifications_total{channel_type,result}` (the
+// type, never a name or URL) and kept per channel for the API (last success, last error, failed
+// deliveries since the last success).
 
 import { errorMessage } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
