@@ -126,9 +126,14 @@ export function textBody(e: AlertEvent): string {
  */
 export function batchSubject(events: readonly AlertEvent[]): string {
   const first = events[0];
-  if (first === undefined) return '[handlog] no notifications';
+  if (first === undefined) return batchHeading(0);
   if (events.length === 1) return subject(first);
-  return `[handlog] ${events.length} notifications: ${subject(first).slice('[handlog] '.length)} and ${events.length - 1} more`;
+  return `${batchHeading(events.length)}: ${subject(first).slice('[handlog] '.length)} and ${events.length - 1} more`;
+}
+
+/** The first line of a delivery of `n` notices: `[handlog] 57 notifications`. */
+export function batchHeading(n: number): string {
+  return `[handlog] ${n === 0 ? 'no' : n} notifications`;
 }
 
 /** Plain-text body of a delivery: each event's body, separated by a blank line. */
@@ -149,7 +154,7 @@ export function webhookBody(events: readonly AlertEvent[]): Record<string, unkno
     source: 'handlog',
     kind: 'batch',
     batch_size: events.length,
-    text: [`[handlog] ${events.length} notifications`, ...notifications.map((n) => n['text'])].join('\n'),
+    text: [batchHeading(events.length), ...notifications.map((n) => n['text'])].join('\n'),
     notifications,
   };
 }

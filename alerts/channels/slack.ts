@@ -1,7 +1,7 @@
 // Slack-compatible incoming webhook (also Mattermost, Rocket.Chat): `{ text, blocks }`. Log text is
 // put in a code span-free plain_text block so that nothing from a handset is rendered as markup.
 
-import { batchSubject, subject, textBody, type AlertEvent } from '../event.js';
+import { batchHeading, batchSubject, subject, textBody, type AlertEvent } from '../event.js';
 import { DEFAULT_RETRY, postJson, type RetryPolicy } from './webhook.js';
 import type { Sender, SlackConfig } from './types.js';
 
@@ -22,7 +22,7 @@ export function slackBatchPayload(events: readonly AlertEvent[]): Record<string,
   return {
     text: batchSubject(events),
     blocks: [
-      { type: 'header', text: { type: 'plain_text', text: `[handlog] ${events.length} notifications`.slice(0, 150) } },
+      { type: 'header', text: { type: 'plain_text', text: batchHeading(events.length) } },
       ...events.slice(0, 49).map((e) => ({ type: 'section', text: { type: 'plain_text', text: textBody(e).slice(0, 2900) } })),
     ],
   };
