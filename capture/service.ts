@@ -199,7 +199,12 @@ export function createSessionService(cfg: SessionServiceConfig, deps: SessionSer
       const s = await findSession(deps.client, idOrName);
       if (s === null) return null;
       const mine = kept.filter((u) => u.sessionId === s.id).map((u) => u.status);
-      return { ...s, handsets: await sessionHandsets(deps.client, s.name), uploads: mine };
+      // The other way round, the import may save the finished session between the two reads: an
+      // upload still under way then means the session is still importing (a player waiting for it
+      // would otherwise stop waiting before the upload's report, its `duplicateOf`, is there).
+      const pending = mine.some((u) => u.state === 'queued' || u.state === 'importing');
+      const state = pending && s.state === 'done' ? 'importing' : s.state;
+      return { ...s, state, handsets: await sessionHandsets(deps.client, s.name), uploads: mine };
     },
     async remove(idOrName) {
       const s = await findSession(deps.client, idOrName);
