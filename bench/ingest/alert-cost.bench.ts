@@ -76,6 +76,7 @@ async function main(): Promise<void> {
   const rows: string[] = [];
   const losses: number[] = [];
   const fmt = (x: number) => Math.round(x).toLocaleString('en-US');
+  const lost = (r: Run) => (r.loss > 0 ? ` (${r.loss.toFixed(3)} % lost)` : '');
   for (let p = 1; p <= PAIRS; p++) {
     const order = p % 2 === 1 ? [0, RULES] : [RULES, 0];
     const got = new Map<number, Run>();
@@ -86,7 +87,6 @@ async function main(): Promise<void> {
     const none = got.get(0) as Run;
     const with_ = got.get(RULES) as Run;
     const loss = (1 - with_.rate / none.rate) * 100;
-    const lost = (r: Run) => (r.loss > 0 ? ` (${r.loss.toFixed(3)} % lost)` : '');
     losses.push(loss);
     rows.push(
       `| ${p} | ${order[0] === 0 ? 'none first' : 'rules first'} | ${fmt(none.rate)}${lost(none)} | ${fmt(with_.rate)}${lost(with_)} | ${loss.toFixed(1)} % | ` +
