@@ -7,7 +7,7 @@ import type { StoredRecord } from '../core/record.js';
 import { HandlogError } from '../core/errors.js';
 import { classifyStoreError } from './client.js';
 import { num, rowToRecord, select, text, type DbRow } from './rows.js';
-import { MESSAGE_INDEX_NAME } from './schema.js';
+import { MESSAGE_INDEX_NAME, REST_COLUMNS } from './schema.js';
 import { textTerms } from '../core/text-query.js';
 
 export interface LogFilters {
@@ -93,15 +93,23 @@ export const LOG_FIELD_COLUMNS = {
 export type LogField = keyof typeof LOG_FIELD_COLUMNS;
 export const LOG_FIELDS = Object.keys(LOG_FIELD_COLUMNS) as LogField[];
 
-const COLUMNS = Object.values(LOG_FIELD_COLUMNS).flat().join(', ');
+const IN_REST: ReadonlySet<string> = new Set(REST_COLUMNS);
+/** Columns of REST_COLUMNS a page reads one by one; beyond, it reads them all as `rest`. */
+const MAX_SEPARATE_REST_COLUMNS = 3;
 
-/** The columns of `fields` (with id and time, which paging needs). */
+/**
+ * The columns of `fields` (with id and time, which paging needs); more than a few of the fields
+ * no query filters on are read as the one `rest` column (schema.ts: each column read costs a page).
+ */
 function columnsOf(fields: readonly string[]): string {
   const want = new Set<string>(['id', 'time', ...fields]);
-  return LOG_FIELDS.filter((f) => want.has(f))
-    .flatMap((f) => LOG_FIELD_COLUMNS[f])
-    .join(', ');
+  const cols = LOG_FIELDS.filter((f) => want.has(f)).flatMap((f) => LOG_FIELD_COLUMNS[f]);
+  const own = cols.filter((c) => !IN_REST.has(c));
+  return (cols.length - own.length > MAX_SEPARATE_REST_COLUMNS ? [...own, 'rest'] : cols).join(', ');
 }
+
+/** Every field of a record. */
+const COLUMNS = columnsOf(LOG_FIELDS);
 
 /** A row cut to `fields` (and id, time): the fields not asked for are absent, not null. */
 function pick(rec: StoredRecord, fields: readonly string[]): StoredRecord {

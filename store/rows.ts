@@ -12,6 +12,7 @@ import {
   type Transport,
 } from '../core/record.js';
 import { classifyStoreError } from './client.js';
+import { REST_COLUMNS, REST_TIME_COLUMNS } from './schema.js';
 
 // DESIGN.md §2 battery code names.
 export const STATUS_NAMES = ['Unknown/no battery', 'Unknown', 'Charging', 'Discharging', 'Not charging', 'Full'];
@@ -100,7 +101,40 @@ function parseEvent(v: DbValue | undefined): EventInfo | undefined {
   return undefined;
 }
 
+const TSV_ESCAPES: Readonly<Record<string, string>> = { b: '\b', f: '\f', r: '\r', n: '\n', t: '\t', '0': '\0', v: '\v', a: '\x07', e: '\x1b' };
+
+/** One TabSeparated field as ClickHouse writes it → its value (null for \N). */
+export function tsvUnescape(field: string): string | null {
+  if (field === '\\N') return null;
+  if (!field.includes('\\')) return field;
+  return field.replace(/\\(.)/gs, (_m, c: string) => TSV_ESCAPES[c] ?? c);
+}
+
+/**
+ * Puts the columns folded into `rest` (schema.ts REST_COLUMNS) back on `row` as the JSON output
+ * would have given them: times as ISO strings (stored as milliseconds after `time`), everything
+ * else as text, which num/bool/text read alike. A `rest` of the wrong shape (written by a later
+ * version with more fields, say) fills what it can; columns read directly are left as they are.
+ */
+export function parseRest(row: DbRow): void {
+  const rest = row['rest'];
+  if (typeof rest !== 'string') return;
+  const parts = rest.split('\t');
+  const timeIso = chToIso(row['time']);
+  const timeMs = timeIso === null ? NaN : Date.parse(timeIso);
+  for (let i = 0; i < REST_COLUMNS.length && i < parts.length; i++) {
+    const col = REST_COLUMNS[i] as string;
+    if (row[col] !== undefined) continue;
+    const v = tsvUnescape(parts[i] as string);
+    if (v !== null && REST_TIME_COLUMNS.has(col)) {
+      const ms = timeMs + Number(v);
+      row[col] = Number.isFinite(ms) ? new Date(ms).toISOString() : null;
+    } else row[col] = v;
+  }
+}
+
 export function rowToRecord(row: DbRow): StoredRecord {
+  parseRest(row);
   const severityName = text(row['severity_name']);
   const format = text(row['format']);
   const transport = text(row['transport']);
