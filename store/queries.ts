@@ -98,18 +98,31 @@ const IN_REST: ReadonlySet<string> = new Set(REST_COLUMNS);
 const MAX_SEPARATE_REST_COLUMNS = 3;
 
 /**
- * The columns of `fields` (with id and time, which paging needs); more than a few of the fields
- * no query filters on are read as the one `rest` column (schema.ts: each column read costs a page).
+ * The columns of `fields` (with id and time, which paging needs). When the rows lie side by side
+ * in the table (one handset's: ORDER BY (mac, time)), more than a few of the fields no query
+ * filters on are read as the one `rest` column (schema.ts: each column read costs a page ~0.2 ms
+ * per part). Rows scattered over the table (two tags over an hour) each decompress a block of
+ * every column read, and `rest`'s blocks, ~80 bytes a row, are the largest: measured on the 10 M-row
+ * bench store, 60 alternating runs of the two-tag page, `rest` p50 33.7 ms but p90 56 ms and p95
+ * 60 ms against 38.8 / 43.7 / 48.3 ms with the columns (the full bench: p95 132 – 173 against
+ * 85 – 88 ms). So such pages keep reading the columns.
  */
-function columnsOf(fields: readonly string[]): string {
+function columnsOf(fields: readonly string[], adjacent: boolean): string {
   const want = new Set<string>(['id', 'time', ...fields]);
   const cols = LOG_FIELDS.filter((f) => want.has(f)).flatMap((f) => LOG_FIELD_COLUMNS[f]);
+  if (!adjacent) return cols.join(', ');
   const own = cols.filter((c) => !IN_REST.has(c));
   return (cols.length - own.length > MAX_SEPARATE_REST_COLUMNS ? [...own, 'rest'] : cols).join(', ');
 }
 
-/** Every field of a record. */
-const COLUMNS = columnsOf(LOG_FIELDS);
+/** Every field of a record, for rows side by side in the table (and a single row), and for rows scattered. */
+const COLUMNS_ADJACENT = columnsOf(LOG_FIELDS, true);
+const COLUMNS_SCATTERED = columnsOf(LOG_FIELDS, false);
+
+/** Whether the rows a search returns lie side by side in the table: those of one or a few handsets. */
+function adjacentRows(f: LogFilters): boolean {
+  return f.mac !== undefined && f.mac.length > 0;
+}
 
 /** A row cut to `fields` (and id, time): the fields not asked for are absent, not null. */
 function pick(rec: StoredRecord, fields: readonly string[]): StoredRecord {
@@ -295,7 +308,7 @@ export async function searchLogs(client: ClickHouseClient, f: LogFilters): Promi
   where.params['limit'] = limit + 1;
   const rows = await select(
     client,
-    `SELECT ${f.fields === undefined ? COLUMNS : columnsOf(f.fields)}, toUnixTimestamp64Milli(time) AS time_ms FROM logs\n${where.sql}\nORDER BY time DESC, id DESC LIMIT {limit:UInt32}`,
+    `SELECT ${columnsOf(f.fields ?? LOG_FIELDS, adjacentRows(f))}, toUnixTimestamp64Milli(time) AS time_ms FROM logs\n${where.sql}\nORDER BY time DESC, id DESC LIMIT {limit:UInt32}`,
     where.params,
     'log search failed',
   );
@@ -318,7 +331,7 @@ export async function countLogs(client: ClickHouseClient, f: LogFilters): Promis
 
 export async function getLog(client: ClickHouseClient, id: string): Promise<StoredRecord | null> {
   if (!UUID.test(id)) throw badRequest(`id is not a UUID: ${id}`);
-  const rows = await select(client, `SELECT ${COLUMNS} FROM logs WHERE id = {id:UUID} LIMIT 1`, { id }, 'log lookup failed');
+  const rows = await select(client, `SELECT ${COLUMNS_ADJACENT} FROM logs WHERE id = {id:UUID} LIMIT 1`, { id }, 'log lookup failed');
   return rows[0] === undefined ? null : rowToRecord(rows[0]);
 }
 
@@ -348,7 +361,7 @@ export async function* exportLogs(
     let rs: Awaited<ReturnType<ClickHouseClient['query']>>;
     try {
       rs = await client.query({
-        query: `SELECT ${COLUMNS}, toUnixTimestamp64Milli(time) AS time_ms FROM logs\n${where.sql}\nORDER BY time DESC, id DESC LIMIT {limit:UInt32}`,
+        query: `SELECT ${adjacentRows(filters) ? COLUMNS_ADJACENT : COLUMNS_SCATTERED}, toUnixTimestamp64Milli(time) AS time_ms FROM logs\n${where.sql}\nORDER BY time DESC, id DESC LIMIT {limit:UInt32}`,
         query_params: where.params,
         format: 'JSONEachRow',
       });
