@@ -165,7 +165,8 @@ async function createLogs(ctx: MigrationContext): Promise<string> {
  * column's size, and 23 of its 31 columns are these. Measured on the 10 M-row bench store (chdb
  * 26.7, 40 alternating runs): all 31 columns 13.1 ms, the 8 others and `rest` 9.0 ms, ids alone
  * 6.2 ms. It costs ~15 % more disk (times are stored as ms after `time`, which compresses to
- * little) and ~0.4 µs of the engine's CPU per inserted row. rows.ts reads it back (parseRest).
+ * little) and ~0.4 µs of the engine's CPU per inserted row. Only pages of one handset's rows read
+ * it (queries.ts columnsOf says why); rows.ts reads it back (parseRest).
  */
 export const REST_COLUMNS = [
   'received_at', 'syslog_time', 'device_time', 'format', 'transport', 'source_ip', 'session', 'facility',
