@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { StoredRecord } from '../core/record.js';
 import { randomUUID } from 'node:crypto';
-import { Evaluator, HandsetTable, MAX_GROUPS_PER_RULE, MAX_LOG_IDS, Window, packUuid, unpackUuid, type AlertNotice } from './evaluator.js';
+import { Evaluator, MAX_GROUPS_PER_RULE, MAX_LOG_IDS, type AlertNotice } from './evaluator.js';
+import { HandsetTable, packId, packUuid, unpackUuid, WindowPool } from './windows.js';
 import { compileRule, validateRule, type AlertRule } from './rules.js';
 import { handsetLine, rng } from '../bench/corpus.js';
 import { parseLine } from '../parsers/detect.js';
@@ -433,58 +434,122 @@ describe('silences (decided per notice)', () => {
 describe('HandsetTable', () => {
   const macOf = (i: number) => (0x00907a000000 + i * 7919).toString(16).padStart(12, '0');
 
-  it('gives each handset one index, while it grows', () => {
+  it('keeps each handset\'s state in one place, while it grows', () => {
     const t = new HandsetTable(200_000);
-    for (let i = 0; i < 20_000; i++) expect(t.index(macOf(i), true)).toBe(i);
-    for (let i = 0; i < 20_000; i++) expect(t.index(macOf(i), false)).toBe(i);
-    expect(t.index('ffffffffffff', false)).toBe(-1);
-    expect(t.index('ffffffffffff', true)).toBe(20_000);
-    expect(t.index('000000000000', true)).toBe(20_001);
-    expect(t.index('ffffffffffff', true)).toBe(20_000);
+    for (let i = 0; i < 20_000; i++) {
+      const p = t.find(macOf(i), true);
+      expect(t.missed(p)).toBe(-1);
+      t.setMissed(p, i);
+    }
+    for (let i = 0; i < 20_000; i++) expect(t.missed(t.find(macOf(i), false))).toBe(i);
+    expect(t.find('ffffffffffff', false)).toBe(-1);
+    t.setMissed(t.find('ffffffffffff', true), 7);
+    t.setMissed(t.find('000000000000', true), 8);
+    expect(t.missed(t.find('ffffffffffff', true))).toBe(7);
+    expect(t.missed(t.find('000000000000', false))).toBe(8);
     expect(t.size).toBe(20_002);
-    expect(t.missed[20_001]).toBe(-1);
+    t.forgetMissed();
+    expect(t.missed(t.find(macOf(5), false))).toBe(-1);
   });
 
   it('keeps MACs that are not 12 lowercase hex digits apart, and starts over when full', () => {
     const t = new HandsetTable(3);
-    expect(t.index('00:90:7a:11:ba:aa', true)).toBe(0);
-    expect(t.index('', true)).toBe(1);
-    expect(t.index('00907a11baaa', true)).toBe(2);
-    expect(t.index('00:90:7a:11:ba:aa', false)).toBe(0);
-    expect(t.index('', false)).toBe(1);
-    t.missed[2] = 7;
+    t.setMissed(t.find('00:90:7a:11:ba:aa', true), 1);
+    t.setMissed(t.find('', true), 2);
+    t.setMissed(t.find('00907a11baaa', true), 3);
+    expect(t.missed(t.find('00:90:7a:11:ba:aa', false))).toBe(1);
+    expect(t.missed(t.find('', false))).toBe(2);
+    expect(t.missed(t.find('00907a11baaa', false))).toBe(3);
     // The fourth handset empties the full table: the others lose what was kept of them once.
-    expect(t.index(macOf(3), true)).toBe(0);
-    expect(t.index('00907a11baaa', false)).toBe(-1);
-    expect(t.index('00907a11baaa', true)).toBe(1);
-    expect(t.missed[1]).toBe(-1);
+    expect(t.missed(t.find(macOf(3), true))).toBe(-1);
+    expect(t.size).toBe(1);
+    expect(t.find('00907a11baaa', false)).toBe(-1);
+    expect(t.find('', false)).toBe(-1);
+    expect(t.missed(t.find('00907a11baaa', true))).toBe(-1);
   });
 
-  it('holds windows by handset and slot, through a change of slots and a sweep', () => {
-    const t = new HandsetTable(100);
-    t.reslot([-1, -1]);
-    const a = t.index(macOf(1), true);
-    const b = t.index(macOf(2), true);
-    const w1 = new Window(5);
-    const w2 = new Window(5);
-    w1.push(1000, randomUUID(), 0);
-    w2.push(5000, randomUUID(), 0);
-    t.setWindow(a, 1, w1);
-    t.setWindow(b, 0, w2);
-    expect(t.held).toBe(2);
+  it('holds windows by handset and slot, through growth, a change of slots and a sweep', () => {
+    const t = new HandsetTable(100_000);
+    t.reslot([{ keep: -1, max: 5 }, { keep: -1, max: 5 }]);
+    const put = (mac: string, slot: number, ms: number): number => {
+      const p = t.find(mac, true);
+      const pool = t.pool(slot);
+      const o = pool.push(pool.alloc(), ms, randomUUID(), 0);
+      t.setRing(t.find(mac, false), slot, o);
+      return p;
+    };
+    put(macOf(1), 1, 1000);
+    put(macOf(2), 0, 5000);
+    expect(t.held()).toBe(2);
+    // Thousands of handsets more: the table grows, the windows stay with their handsets.
+    for (let i = 10; i < 9000; i++) t.find(macOf(i), true);
+    expect(t.pool(1).newest(t.ring(t.find(macOf(1), false), 1))).toBe(1000);
+    expect(t.ring(t.find(macOf(1), false), 0)).toBe(-1);
     // Slot 1 becomes slot 0; old slot 0 is gone; a new slot 1 starts empty.
-    t.reslot([1, -1]);
-    expect(t.window(a, 0)).toBe(w1);
-    expect(t.window(b, 0)).toBeUndefined();
-    expect(t.held).toBe(1);
-    const c = t.index(macOf(3), true);
-    expect(t.window(c, 1)).toBeUndefined();
-    t.setWindow(c, 1, w2);
+    const pool1 = t.pool(1);
+    t.reslot([{ keep: 1, max: 5 }, { keep: -1, max: 7 }]);
+    expect(t.pool(0)).toBe(pool1);
+    expect(t.pool(1).max).toBe(7);
+    expect(t.pool(0).newest(t.ring(t.find(macOf(1), false), 0))).toBe(1000);
+    expect(t.ring(t.find(macOf(2), false), 0)).toBe(-1);
+    expect(t.held()).toBe(1);
+    put(macOf(3), 1, 5000);
     t.sweep(0, 999);
-    expect(t.held).toBe(2);
+    expect(t.held()).toBe(2);
     t.sweep(0, 1000);
-    expect(t.window(a, 0)).toBeUndefined();
-    expect(t.window(c, 1)).toBe(w2);
-    expect(t.held).toBe(1);
+    expect(t.ring(t.find(macOf(1), false), 0)).toBe(-1);
+    expect(t.pool(1).newest(t.ring(t.find(macOf(3), false), 1))).toBe(5000);
+    expect(t.held()).toBe(1);
+  });
+});
+
+describe('WindowPool', () => {
+  class Ids {
+    ids: string[] = [];
+    full(): boolean {
+      return this.ids.length >= 1000;
+    }
+    pushPacked(words: Uint32Array, at: number, odd: string | undefined): void {
+      this.ids.push(odd ?? unpackUuid(words, at));
+    }
+  }
+
+  it('a large window grows its ring within the pool and keeps ids and order; released rings are reused', () => {
+    const pool = new WindowPool(100);
+    const other = pool.alloc(); // a neighbour the growing window must not disturb
+    pool.push(other, 1, 'neighbour', 0);
+    let w = pool.alloc();
+    const ids = Array.from({ length: 130 }, (_, i) => (i % 9 === 4 ? `odd-${i}` : randomUUID()));
+    ids.forEach((id, i) => (w = pool.push(w, 1000 + i, id, 0)));
+    // At most 100 kept: the oldest 30 dropped.
+    expect(pool.unreported(w)).toBe(100);
+    expect(pool.firstUnreportedMs(w)).toBe(1030);
+    const got = new Ids();
+    pool.report(w, got);
+    expect(got.ids).toEqual(ids.slice(30));
+    expect(pool.unreported(w)).toBe(0);
+    w = pool.push(w, 2000, 'late', 1500); // everything before 1500 leaves the window
+    expect(pool.newest(w)).toBe(2000);
+    expect(pool.unreported(w)).toBe(0);
+    const n = new Ids();
+    pool.report(other, n);
+    expect(pool.newest(other)).toBe(1);
+    expect(pool.held).toBe(2);
+    pool.release(w);
+    expect(pool.held).toBe(1);
+    const again = pool.alloc();
+    expect(pool.newest(again)).toBe(0);
+  });
+
+  it('packs ids that share a prefix like any other UUID', () => {
+    const words = new Uint32Array(4);
+    const prefixes = [randomUUID().slice(0, 24), randomUUID().slice(0, 24)];
+    for (let i = 0; i < 300; i++) {
+      const id = `${prefixes[i % 3 === 0 ? 1 : 0] as string}${(i * 2_654_435_761).toString(16).padStart(12, '0').slice(-12)}`;
+      expect(packId(id, words, 0)).toBe(true);
+      expect(unpackUuid(words, 0)).toBe(id);
+    }
+    expect(packId(`${prefixes[0] as string}00000000000G`, words, 0)).toBe(false);
+    expect(packId(`${prefixes[0] as string}0000000000000`, words, 0)).toBe(false);
   });
 });

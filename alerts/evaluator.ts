@@ -22,6 +22,7 @@ import { randomUUID } from 'node:crypto';
 import type { StoredRecord } from '../core/record.js';
 import { compileFilters, type RowMatcher } from '../query-api/match.js';
 import { compileRule, splitFilter, type AlertRule, type RuleTest } from './rules.js';
+import { HandsetTable, packId, unpackUuid, WindowPool, type IdSink } from './windows.js';
 
 export type NoticeKind = 'fired' | 'update' | 'resolved';
 
@@ -103,113 +104,10 @@ interface Group {
 }
 
 /**
- * Match times and ids of a threshold window, oldest first: a ring of at most `count` matches (it
- * grows by doubling up to that). Ids are kept as 16 bytes in a typed array, not as strings: at
- * fleet scale thousands of per-handset windows each hold up to `count` ids for up to a minute, and
- * strings kept that long are promoted and then collected by full garbage collections, which cost
- * more than the evaluation itself (measured with 20 bench rules: 0.5 µs per row less in the
- * event loop, 0.9 µs less in all threads). An id that is not a lowercase UUID is kept as a string
- * beside the ring.
- */
-const WINDOW_FULL_SIZE = 64;
-
-export class Window {
-  private cap: number;
-  private times: Float64Array;
-  private words: Uint32Array;
-  private odd: (string | undefined)[] | null = null;
-  /** Ring index of the oldest match, matches held, matches ever pushed, matches already reported. */
-  private start = 0;
-  private len = 0;
-  private pushed = 0;
-  private reported = 0;
-
-  constructor(private readonly max: number) {
-    // Windows of up to WINDOW_FULL_SIZE matches get their full size at once, in one buffer: the
-    // buffers, not the evaluation, were most of the garbage collector's work with a per-handset
-    // threshold rule over thousands of handsets.
-    this.cap = max <= WINDOW_FULL_SIZE ? Math.max(max, 1) : 8;
-    const buf = new ArrayBuffer(this.cap * 24);
-    this.times = new Float64Array(buf, 0, this.cap);
-    this.words = new Uint32Array(buf, this.cap * 8, this.cap * 4);
-  }
-
-  /** The newest match's time (0 when empty). */
-  newest(): number {
-    return this.len === 0 ? 0 : (this.times[(this.start + this.len - 1) % this.cap] as number);
-  }
-
-  /** Adds a match at `ms` and drops what fell out of the window (older than `sinceMs`, or beyond `max`). */
-  push(ms: number, id: string, sinceMs: number): void {
-    if (this.len >= this.max) this.dropOldest();
-    if (this.len === this.cap) this.grow();
-    const i = (this.start + this.len) % this.cap;
-    this.times[i] = ms;
-    if (!packUuid(id, this.words, i * 4)) {
-      this.odd ??= new Array<string | undefined>(this.cap);
-      this.odd[i] = id;
-    } else if (this.odd !== null) this.odd[i] = undefined;
-    this.len++;
-    this.pushed++;
-    while (this.len > 0 && (this.times[this.start] as number) <= sinceMs) this.dropOldest();
-  }
-
-  /**
-   * When the window holds `max` matches: how many were not reported yet (0 when it holds fewer).
-   * `report` then marks them reported and copies their ids into `into` while it has room.
-   */
-  unreported(): number {
-    if (this.len < this.max) return 0;
-    return this.pushed - Math.max(this.pushed - this.len, this.reported);
-  }
-
-  /** Time of the oldest match `unreported` counts (call before `report`; 0 when none). */
-  firstUnreportedMs(): number {
-    const n = this.unreported();
-    return n === 0 ? 0 : (this.times[(this.start + this.len - n) % this.cap] as number);
-  }
-
-  report(into: IdList | null): void {
-    const n = this.unreported();
-    this.reported = this.pushed;
-    if (into === null) return;
-    for (let k = this.len - n; k < this.len && !into.full(); k++) {
-      const i = (this.start + k) % this.cap;
-      into.pushPacked(this.words, i * 4, this.odd?.[i]);
-    }
-  }
-
-  private dropOldest(): void {
-    if (this.odd !== null) this.odd[this.start] = undefined;
-    this.start = (this.start + 1) % this.cap;
-    this.len--;
-  }
-
-  private grow(): void {
-    const cap = Math.min(this.cap * 2, Math.max(this.max, 8));
-    const buf = new ArrayBuffer(cap * 24);
-    const times = new Float64Array(buf, 0, cap);
-    const words = new Uint32Array(buf, cap * 8, cap * 4);
-    const odd = this.odd === null ? null : new Array<string | undefined>(cap);
-    for (let k = 0; k < this.len; k++) {
-      const i = (this.start + k) % this.cap;
-      times[k] = this.times[i] as number;
-      words.set(this.words.subarray(i * 4, i * 4 + 4), k * 4);
-      if (odd !== null && this.odd !== null) odd[k] = this.odd[i];
-    }
-    this.cap = cap;
-    this.times = times;
-    this.words = words;
-    this.odd = odd;
-    this.start = 0;
-  }
-}
-
-/**
- * The ids a notice will carry (at most MAX_LOG_IDS), packed like a Window's: a group holds them
+ * The ids a notice will carry (at most MAX_LOG_IDS), packed like a window's: a group holds them
  * until its notice, possibly for a whole cooldown, so they are not kept as strings.
  */
-class IdList {
+class IdList implements IdSink {
   private words: Uint32Array | null = null;
   private odd: (string | undefined)[] | null = null;
   private n = 0;
@@ -221,13 +119,13 @@ class IdList {
   push(id: string): void {
     if (this.n >= MAX_LOG_IDS) return;
     this.words ??= new Uint32Array(MAX_LOG_IDS * 4);
-    if (packUuid(id, this.words, this.n * 4)) {
+    if (packId(id, this.words, this.n * 4)) {
       if (this.odd !== null) this.odd[this.n] = undefined;
     } else (this.odd ??= new Array<string | undefined>(MAX_LOG_IDS))[this.n] = id;
     this.n++;
   }
 
-  /** Copies a packed id (or `odd`, an id that is not a UUID) from a Window. */
+  /** Copies a packed id (or `odd`, an id that is not a UUID) from a window. */
   pushPacked(words: Uint32Array, at: number, odd: string | undefined): void {
     if (this.n >= MAX_LOG_IDS) return;
     this.words ??= new Uint32Array(MAX_LOG_IDS * 4);
@@ -254,41 +152,6 @@ class IdList {
   }
 }
 
-const HEX = '0123456789abcdef';
-
-/** Lowercase 8-4-4-4-12 UUID → four 32-bit words at `at`; false (nothing written) for anything else. */
-export function packUuid(id: string, out: Uint32Array, at: number): boolean {
-  if (id.length !== 36) return false;
-  let word = 0;
-  let nibbles = 0;
-  let w = at;
-  for (let i = 0; i < 36; i++) {
-    const c = id.charCodeAt(i);
-    if (i === 8 || i === 13 || i === 18 || i === 23) {
-      if (c !== 45) return false;
-      continue;
-    }
-    const v = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : -1;
-    if (v < 0) return false;
-    word = (word << 4) | v;
-    if (++nibbles === 8) {
-      out[w++] = word >>> 0;
-      word = 0;
-      nibbles = 0;
-    }
-  }
-  return true;
-}
-
-export function unpackUuid(words: Uint32Array, at: number): string {
-  let hex = '';
-  for (let k = 0; k < 4; k++) {
-    const v = words[at + k] as number;
-    for (let s = 28; s >= 0; s -= 4) hex += HEX[(v >>> s) & 15];
-  }
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
-}
-
 /** A rule with its compiled test and its state; groups are keyed mac → tag (no key strings per row). */
 interface RuleState {
   rule: AlertRule;
@@ -308,8 +171,9 @@ interface RuleState {
   overflow: Group | null;
   /** Per-handset threshold rules: the slot of this rule's windows in the HandsetTable; -1 otherwise. */
   slot: number;
-  /** Overall threshold rules: the one window. */
-  overall: Window | null;
+  /** Overall threshold rules: the pool of their one window, and the window (-1: none now). */
+  overall: WindowPool | null;
+  ring: number;
 }
 
 /** Candidate rules of one tag, by severity: index 0–7 the severity, 8 a row without one. */
@@ -318,171 +182,6 @@ type Candidates = RuleState[][];
 /** Distinct tags whose candidate lists are remembered (a fleet has a few hundred). */
 const MAX_TAGS_CACHED = 10_000;
 const NO_SEVERITY = 8;
-
-const HEX_VALUE = new Int8Array(128).fill(-1);
-for (let c = 0; c < 10; c++) HEX_VALUE[48 + c] = c;
-for (let c = 0; c < 6; c++) HEX_VALUE[97 + c] = 10 + c;
-
-/** 24 bits from 6 lowercase hex digits of `s` at `at`; -1 when one is not. */
-function hex24(s: string, at: number): number {
-  let v = 0;
-  for (let i = at; i < at + 6; i++) {
-    const c = s.charCodeAt(i);
-    const d = c < 128 ? (HEX_VALUE[c] as number) : -1;
-    if (d < 0) return -1;
-    v = (v << 4) | d;
-  }
-  return v;
-}
-
-/** Hash of a MAC's two 24-bit halves for the HandsetTable's slots. */
-function macHash(hi: number, lo: number): number {
-  return Math.imul(lo ^ Math.imul(hi, 0x85ebca6b), 0x9e3779b1) >>> 0;
-}
-
-const TABLE_MIN_SLOTS = 1 << 13;
-
-/**
- * What the evaluator keeps per handset: the last cumulative missed_events (read and replaced for
- * every row that carries one while a missed_events_jump rule is on: on the handset's network format,
- * every row) and the windows of per-handset threshold rules. A `Map` by MAC string cost ~450 ns per
- * row in the service, its buckets, key strings and entries scattered over the heap missing the CPU
- * caches next to the engine's threads. Here a MAC's 48 bits are the key of an open-addressing table
- * of [key, index] pairs in one Float64Array, and a handset's state sits at its index in flat arrays:
- * a lookup reads one cache line of the table. MACs that are not 12 lowercase hex digits (the parsers
- * normalise every MAC to that; '' for rows without one) go through a Map to the same indexes.
- * A fleet larger than `max` handsets starts the table over (each handset loses one comparison and
- * its windows once).
- */
-export class HandsetTable {
-  private table = new Float64Array(TABLE_MIN_SLOTS * 2);
-  private mask = TABLE_MIN_SLOTS - 1;
-  private inTable = 0;
-  private readonly other = new Map<string, number>();
-  /** Handsets held: indexes 0 … size - 1. */
-  size = 0;
-  /** Last missed_events by index; -1 when none was seen. */
-  missed = new Float64Array(1024).fill(-1);
-  /** Per-handset threshold windows at index * stride + slot. */
-  private windows: (Window | undefined)[] = [];
-  private stride = 0;
-  /** Windows held. */
-  held = 0;
-
-  constructor(private readonly max: number) {}
-
-  /** The index of `mac`; when it is not held, -1, or (`create`) a new index. */
-  index(mac: string, create: boolean): number {
-    const hi = mac.length === 12 ? hex24(mac, 0) : -1;
-    const lo = hi < 0 ? -1 : hex24(mac, 6);
-    if (lo < 0) {
-      const n = this.other.get(mac);
-      if (n !== undefined || !create) return n ?? -1;
-      if (this.size >= this.max) this.clear();
-      const m = this.add();
-      this.other.set(mac, m);
-      return m;
-    }
-    const key = hi * 16_777_216 + lo + 1; // 0 marks an empty slot
-    let i = macHash(hi, lo) & this.mask;
-    for (;;) {
-      const k = this.table[i * 2] as number;
-      if (k === key) return this.table[i * 2 + 1] as number;
-      if (k === 0) break;
-      i = (i + 1) & this.mask;
-    }
-    if (!create) return -1;
-    if (this.size >= this.max) {
-      this.clear();
-      return this.index(mac, true);
-    }
-    const m = this.add();
-    this.table[i * 2] = key;
-    this.table[i * 2 + 1] = m;
-    if (++this.inTable * 2 > this.mask + 1) this.grow();
-    return m;
-  }
-
-  window(index: number, slot: number): Window | undefined {
-    return this.windows[index * this.stride + slot];
-  }
-
-  setWindow(index: number, slot: number, w: Window | undefined): void {
-    const at = index * this.stride + slot;
-    this.held += (w === undefined ? 0 : 1) - (this.windows[at] === undefined ? 0 : 1);
-    this.windows[at] = w;
-  }
-
-  /** Per-handset threshold rules now have `slots.length` slots; new slot k keeps old slot slots[k] (-1: none). */
-  reslot(slots: number[]): void {
-    const was = this.windows;
-    const wasStride = this.stride;
-    this.stride = slots.length;
-    this.windows = new Array<Window | undefined>(this.size * this.stride);
-    this.held = 0;
-    for (let n = 0; n < this.size; n++) {
-      for (let k = 0; k < slots.length; k++) {
-        const old = slots[k] as number;
-        const w = old < 0 ? undefined : was[n * wasStride + old];
-        this.windows[n * this.stride + k] = w;
-        if (w !== undefined) this.held++;
-      }
-    }
-  }
-
-  /** Drops the windows of `slot` whose newest match is at or before `sinceMs`. */
-  sweep(slot: number, sinceMs: number): void {
-    if (this.held === 0) return;
-    for (let at = slot; at < this.windows.length; at += this.stride) {
-      const w = this.windows[at];
-      if (w === undefined || w.newest() > sinceMs) continue;
-      this.windows[at] = undefined;
-      this.held--;
-    }
-  }
-
-  forgetMissed(): void {
-    this.missed.fill(-1);
-  }
-
-  clear(): void {
-    this.table = new Float64Array(TABLE_MIN_SLOTS * 2);
-    this.mask = TABLE_MIN_SLOTS - 1;
-    this.inTable = 0;
-    this.other.clear();
-    this.size = 0;
-    this.missed = new Float64Array(1024).fill(-1);
-    this.windows = [];
-    this.held = 0;
-  }
-
-  private add(): number {
-    const n = this.size++;
-    if (n >= this.missed.length) {
-      const grown = new Float64Array(this.missed.length * 2).fill(-1);
-      grown.set(this.missed);
-      this.missed = grown;
-    }
-    for (let k = 0; k < this.stride; k++) this.windows.push(undefined);
-    return n;
-  }
-
-  private grow(): void {
-    const old = this.table;
-    this.table = new Float64Array(old.length * 2);
-    this.mask = old.length - 1;
-    for (let j = 0; j < old.length; j += 2) {
-      const key = old[j] as number;
-      if (key === 0) continue;
-      const lo = (key - 1) % 16_777_216;
-      const hi = (key - 1 - lo) / 16_777_216;
-      let i = macHash(hi, lo) & this.mask;
-      while (this.table[i * 2] !== 0) i = (i + 1) & this.mask;
-      this.table[i * 2] = key;
-      this.table[i * 2 + 1] = old[j + 1] as number;
-    }
-  }
-}
 
 export interface EvaluatorStats {
   groups: number;
@@ -531,7 +230,7 @@ export class Evaluator {
   setRules(rules: readonly AlertRule[]): void {
     const old = new Map(this.states.map((s) => [s.rule.id, s]));
     /** New slot → the old slot whose windows it keeps (-1: starts empty). */
-    const keptSlots: number[] = [];
+    const keptSlots: { keep: number; max: number }[] = [];
     this.states = rules
       .filter((r) => r.enabled)
       .map((rule) => {
@@ -541,7 +240,7 @@ export class Evaluator {
         const residual = f.mac.length > 0 || f.q !== '';
         const cond = rule.condition;
         const perHandset = cond.type === 'threshold' && cond.per === 'handset';
-        if (perHandset) keptSlots.push(keepWindows ? prev.slot : -1);
+        if (perHandset) keptSlots.push({ keep: keepWindows ? prev.slot : -1, max: cond.count });
         return {
           rule,
           test: !residual && rule.kind === 'match' ? null : compileRule(rule, 'tag-and-severity'),
@@ -552,13 +251,14 @@ export class Evaluator {
           open: prev?.open ?? 0,
           overflow: prev?.overflow ?? null,
           slot: perHandset ? keptSlots.length - 1 : -1,
-          overall: keepWindows ? prev.overall : null,
+          overall: cond.type === 'threshold' && !perHandset ? (keepWindows ? prev.overall : null) ?? new WindowPool(cond.count) : null,
+          ring: keepWindows ? prev.ring : -1,
         };
       });
     this.byTag.clear();
     this.totalGroups = this.states.reduce((n, s) => n + s.open, 0);
     this.trackMissed = this.states.some((s) => s.rule.kind === 'missed_events_jump');
-    this.overallWindows = this.states.reduce((n, s) => n + (s.overall === null ? 0 : 1), 0);
+    this.overallWindows = this.states.reduce((n, s) => n + (s.ring < 0 ? 0 : 1), 0);
     this.handsets.reslot(keptSlots);
     if (!this.trackMissed) this.handsets.forgetMissed();
     // Kept groups follow their rule's new timings from the next tick.
@@ -567,7 +267,7 @@ export class Evaluator {
 
   /** Threshold windows held (overall and per handset). */
   private windowCount(): number {
-    return this.overallWindows + this.handsets.held;
+    return this.overallWindows + this.handsets.held();
   }
 
   private candidates(tag: string): Candidates {
@@ -594,13 +294,14 @@ export class Evaluator {
     const sev = row.severity;
     const missed = row.missed_events;
     let prevMissed: number | null = null;
-    // The handset's index in this.handsets: -2 not looked up yet, -1 not held.
-    let hi = -2;
+    // The handset's position in this.handsets: -2 not looked up yet, -1 not held.
+    let hp = -2;
+    const handsets = this.handsets;
     if (this.trackMissed && mac !== '' && missed !== null) {
-      hi = this.handsets.index(mac, true);
-      const prev = this.handsets.missed[hi] as number;
+      hp = handsets.find(mac, true);
+      const prev = handsets.missed(hp);
       if (prev >= 0) prevMissed = prev;
-      this.handsets.missed[hi] = missed;
+      handsets.setMissed(hp, missed);
     }
     const list = this.candidates(tag)[sev !== null && sev >= 0 && sev < NO_SEVERITY ? sev : NO_SEVERITY] as RuleState[];
     if (list.length === 0) return;
@@ -622,31 +323,38 @@ export class Evaluator {
       }
       const perHandset = st.slot >= 0;
       const wmac = perHandset ? mac : '';
-      if (perHandset && hi === -2) hi = this.handsets.index(mac, false);
-      let w = perHandset ? (hi < 0 ? undefined : this.handsets.window(hi, st.slot)) : st.overall ?? undefined;
-      if (w === undefined) {
+      if (perHandset && hp === -2) hp = handsets.find(mac, false);
+      let w = perHandset ? (hp < 0 ? -1 : handsets.ring(hp, st.slot)) : st.ring;
+      let fresh = false;
+      if (w < 0) {
         if (this.windowCount() >= MAX_GROUPS) {
           this.skipped++;
           continue;
         }
-        w = new Window(cond.count);
-        if (perHandset) {
-          if (hi < 0) hi = this.handsets.index(mac, true);
-          this.handsets.setWindow(hi, st.slot, w);
-        } else {
-          st.overall = w;
-          this.overallWindows++;
-        }
+        // The handset first (a full table starts over, pools included), then its window.
+        if (perHandset && hp < 0) hp = handsets.find(mac, true);
+        fresh = true;
       }
-      w.push(nowMs, id, nowMs - cond.window_s * 1000);
+      const pool = perHandset ? handsets.pool(st.slot) : (st.overall as WindowPool);
+      if (fresh) {
+        w = pool.alloc();
+        if (!perHandset) this.overallWindows++;
+      }
+      // A window that outgrows its ring moves within its pool.
+      const at = pool.push(w, nowMs, id, nowMs - cond.window_s * 1000);
+      if (fresh || at !== w) {
+        if (perHandset) handsets.setRing(hp, st.slot, at);
+        else st.ring = at;
+        w = at;
+      }
       // Crossing the threshold reports the whole window; while it stays crossed, each match adds one.
-      const n = w.unreported();
+      const n = pool.unreported(w);
       if (n === 0) continue;
       // The notice spans the matches it counts: from the first of them in the window, not the one
       // that crossed the threshold.
-      const firstMs = w.firstUnreportedMs();
+      const firstMs = pool.firstUnreportedMs(w);
       const g = this.group(st, wmac, '', row, nowMs, firstMs);
-      w.report(g === null ? null : g.pendingIds);
+      pool.report(w, g === null ? null : g.pendingIds);
       if (g === null) this.skipped += n;
       else this.count(st, g, n, row, nowMs, firstMs);
     }
@@ -759,8 +467,9 @@ export class Evaluator {
       if (cond.type !== 'threshold') continue;
       const since = nowMs - cond.window_s * 1000;
       if (st.slot >= 0) this.handsets.sweep(st.slot, since);
-      else if (st.overall !== null && st.overall.newest() <= since) {
-        st.overall = null;
+      else if (st.overall !== null && st.ring >= 0 && st.overall.newest(st.ring) <= since) {
+        st.overall.release(st.ring);
+        st.ring = -1;
         this.overallWindows--;
       }
     }
