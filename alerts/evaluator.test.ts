@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { StoredRecord } from '../core/record.js';
 import { randomUUID } from 'node:crypto';
 import { Evaluator, MAX_GROUPS_PER_RULE, MAX_LOG_IDS, type AlertNotice } from './evaluator.js';
-import { HandsetTable, packId, packUuid, unpackUuid, WindowPool } from './windows.js';
+import { HandsetTable, packId, packUuid, unpackUuid, unpackUuids, WindowPool } from './windows.js';
 import { compileRule, validateRule, type AlertRule } from './rules.js';
 import { handsetLine, rng } from '../bench/corpus.js';
 import { parseLine } from '../parsers/detect.js';
@@ -216,6 +216,12 @@ describe('grouping, cooldown and resolve (fake clock)', () => {
       expect(packUuid(id, words, 4)).toBe(true);
       expect(unpackUuid(words, 4)).toBe(id);
     }
+    const many = Array.from({ length: 150 }, () => randomUUID());
+    const packed = new Uint32Array(many.length * 4);
+    many.forEach((id, k) => packUuid(id, packed, k * 4));
+    expect(unpackUuids(packed, 0, many.length)).toEqual(many);
+    expect(unpackUuids(packed, 8, 3)).toEqual(many.slice(2, 5));
+    expect(unpackUuids(packed, 0, 0)).toEqual([]);
     expect(packUuid('00000000-0000-0000-0000-000000000000', words, 0)).toBe(true);
     expect(unpackUuid(words, 0)).toBe('00000000-0000-0000-0000-000000000000');
     expect(packUuid('ffffffff-ffff-ffff-ffff-ffffffffffff', words, 0)).toBe(true);

@@ -22,7 +22,7 @@ import { randomUUID } from 'node:crypto';
 import type { StoredRecord } from '../core/record.js';
 import { compileFilters, type RowMatcher } from '../query-api/match.js';
 import { compileRule, splitFilter, type AlertRule, type RuleTest } from './rules.js';
-import { HandsetTable, packId, unpackUuid, WindowPool, type IdSink } from './windows.js';
+import { HandsetTable, packId, unpackUuids, WindowPool, type IdSink } from './windows.js';
 
 export type NoticeKind = 'fired' | 'update' | 'resolved';
 
@@ -139,8 +139,9 @@ class IdList implements IdSink {
 
   /** The ids as strings, left in place. */
   peek(): string[] {
-    const ids: string[] = [];
-    for (let k = 0; k < this.n; k++) ids.push(this.odd?.[k] ?? unpackUuid(this.words as Uint32Array, k * 4));
+    if (this.n === 0 || this.words === null) return []; // words exist once an id was pushed
+    const ids = unpackUuids(this.words, 0, this.n);
+    if (this.odd !== null) for (let k = 0; k < this.n; k++) ids[k] = this.odd[k] ?? (ids[k] as string);
     return ids;
   }
 

@@ -43,7 +43,7 @@ export interface AlertServiceDeps {
   store: Store;
   metrics: Registry;
   logger: Logger;
-  pipeline: { subscribe(listener: (row: StoredRecord) => void): () => void };
+  pipeline: { subscribe(listener: (row: StoredRecord, receivedAtMs?: number) => void): () => void };
   now?: () => number;
 }
 
@@ -125,7 +125,7 @@ export class AlertService {
   }
 
   start(): void {
-    this.unsubscribe = this.deps.pipeline.subscribe((row) => this.onRow(row));
+    this.unsubscribe = this.deps.pipeline.subscribe((row, receivedAtMs) => this.onRow(row, receivedAtMs));
     let lastSkipped = 0;
     this.nextSilenceEndMs = this.silenceEnd();
     this.timer = setInterval(() => {
@@ -172,11 +172,13 @@ export class AlertService {
 
   // -- ingest side ---------------------------------------------------------------------------
 
-  private onRow(row: StoredRecord): void {
+  private onRow(row: StoredRecord, receivedAtMs?: number): void {
     // Imported captures are history, not news: alerting on them would page about last year.
     if (!this.active || row.transport === 'import') return;
     try {
-      this.evaluator.process(row, this.now());
+      // A row is evaluated at the time it was received (the same event-loop turn: its chunk's
+      // clock reading, not one Date.now() per row).
+      this.evaluator.process(row, receivedAtMs ?? this.now());
     } catch (e: unknown) {
       this.deps.logger.error('alert evaluation failed', { err: errorMessage(e) });
     }

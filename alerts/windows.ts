@@ -50,13 +50,41 @@ export function packUuid(id: string, out: Uint32Array, at: number): boolean {
   return true;
 }
 
-export function unpackUuid(words: Uint32Array, at: number): string {
-  let hex = '';
-  for (let k = 0; k < 4; k++) {
-    const v = words[at + k] as number;
-    for (let s = 28; s >= 0; s -= 4) hex += HEX[(v >>> s) & 15];
+/** ASCII of each byte's two hex digits. */
+const HEX_PAIRS = new Uint8Array(512);
+for (let i = 0; i < 256; i++) {
+  HEX_PAIRS[i * 2] = HEX.charCodeAt(i >> 4);
+  HEX_PAIRS[i * 2 + 1] = HEX.charCodeAt(i & 15);
+}
+let scratch = Buffer.alloc(36 * 100);
+
+/**
+ * `n` packed UUIDs from `at` of `words` (four words each) as strings. Written as ASCII into one
+ * buffer and cut from one string: building each id from 32 one-digit strings cost ~0.5 µs and
+ * ~0.6 KB of garbage per id, and a notice carries up to 100 of them.
+ */
+export function unpackUuids(words: Uint32Array, at: number, n: number): string[] {
+  if (scratch.length < n * 36) scratch = Buffer.alloc(n * 36);
+  const buf = scratch;
+  let p = 0;
+  for (let w = at; w < at + n * 4; w++) {
+    const v = words[w] as number;
+    for (let s = 24; s >= 0; s -= 8) {
+      const b = ((v >>> s) & 255) * 2;
+      buf[p++] = HEX_PAIRS[b] as number;
+      buf[p++] = HEX_PAIRS[b + 1] as number;
+      const q = p % 36;
+      if (q === 8 || q === 13 || q === 18 || q === 23) buf[p++] = 45;
+    }
   }
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  const all = buf.toString('latin1', 0, n * 36);
+  const ids = new Array<string>(n);
+  for (let k = 0; k < n; k++) ids[k] = all.slice(k * 36, k * 36 + 36);
+  return ids;
+}
+
+export function unpackUuid(words: Uint32Array, at: number): string {
+  return unpackUuids(words, at, 1)[0] as string;
 }
 
 /**

@@ -26,7 +26,8 @@ export interface IngestFrame {
 /** parse_error of a message the connection ended in the middle of. */
 export const INCOMPLETE_NOTE = 'message incomplete: connection closed before its end';
 
-export type RecordListener = (row: StoredRecord) => void;
+/** A subscriber gets each accepted row and the time its bytes were received (epoch ms). */
+export type RecordListener = (row: StoredRecord, receivedAtMs: number) => void;
 
 export interface Pipeline {
   /** Parse, enrich and log one frame. Returns false when it was dropped (UDP with the WAL full). */
@@ -99,7 +100,7 @@ export function createPipeline(config: PipelineConfig, deps: PipelineDeps): Pipe
     }
     for (const l of listeners) {
       try {
-        l(row);
+        l(row, frame.receivedAtMs);
       } catch (e: unknown) {
         deps.logger.error('record subscriber failed', { err: e instanceof Error ? e.message : String(e) });
       }

@@ -21,7 +21,7 @@ class FakePipeline {
     return () => this.listeners.delete(l);
   }
   emit(row: StoredRecord): void {
-    for (const l of this.listeners) l(row);
+    for (const l of this.listeners) l(row, Date.now());
   }
 }
 
