@@ -417,7 +417,9 @@ export class Evaluator {
     }
     g.pending += n;
     g.total += n;
-    g.lastMs = Math.max(g.lastMs, nowMs);
+    // Rows of one chunk share their time: most matches leave lastMs as it is (a write of a time
+    // that is not a small integer can cost V8 a number object).
+    if (nowMs > g.lastMs) g.lastMs = nowMs;
     if (firstMs < g.firstMs) g.firstMs = firstMs;
     if (!g.fired && st.rule.group_wait_ms === 0) this.tickGroup(st, g, nowMs);
     // A fired group with matches to report sends them at its cooldown's end.

@@ -300,11 +300,15 @@ function hex24(s: string, at: number): number {
   return v;
 }
 
+/** Hash of a key's two 24-bit halves (the MAC's; for other MAC strings, hi is above 24 bits). */
+function halvesHash(hi: number, lo: number): number {
+  return Math.imul(lo ^ Math.imul(hi, 0x85ebca6b), 0x9e3779b1) >>> 0;
+}
+
 /** Hash of a table key (a MAC's 48 bits + 1, or a larger key for other MAC strings). */
 function keyHash(key: number): number {
   const lo = (key - 1) % 16_777_216;
-  const hi = ((key - 1 - lo) / 16_777_216) | 0;
-  return Math.imul(lo ^ Math.imul(hi, 0x85ebca6b), 0x9e3779b1) >>> 0;
+  return halvesHash(((key - 1 - lo) / 16_777_216) | 0, lo);
 }
 
 const TABLE_MIN_SLOTS = 1 << 13;
@@ -344,20 +348,24 @@ export class HandsetTable {
    */
   find(mac: string, create: boolean): number {
     let key: number;
+    let hash: number;
     const hi = mac.length === 12 ? hex24(mac, 0) : -1;
     const lo = hi < 0 ? -1 : hex24(mac, 6);
-    if (lo >= 0) key = hi * 16_777_216 + lo + 1;
-    else {
+    if (lo >= 0) {
+      key = hi * 16_777_216 + lo + 1;
+      hash = halvesHash(hi, lo); // = keyHash(key), without its division
+    } else {
       const k = this.other.get(mac);
       if (k === undefined) {
         if (!create) return -1;
         key = OTHER_KEYS + this.other.size;
         this.other.set(mac, key);
       } else key = k;
+      hash = keyHash(key);
     }
     const w = this.width;
     const t = this.table;
-    let i = keyHash(key) & this.mask;
+    let i = hash & this.mask;
     for (;;) {
       const k = t[i * w] as number;
       if (k === key) return i * w;
