@@ -88,9 +88,9 @@ export function unpackUuid(words: Uint32Array, at: number): string {
 }
 
 /**
- * The last 24 characters' worth of a row id: live ingest ids share a 10-byte prefix and differ in a
- * 6-byte counter (core/ids.ts), so the prefix's words are kept from the last id packed and only the
- * last 12 hex digits are read. Any other id goes through packUuid.
+ * The prefix (first 24 characters) of the last id packed, and its words: live ingest ids share a
+ * 10-byte prefix and differ in a 6-byte counter (core/ids.ts), so an id with the same prefix only
+ * has its last 12 hex digits read. Any other id goes through packUuid.
  */
 let lastPrefix = '';
 let prefixW0 = 0;
