@@ -97,11 +97,16 @@ let prefixW0 = 0;
 let prefixW1 = 0;
 let prefixW2 = 0;
 
+const HEX_VALUE = new Int8Array(128).fill(-1);
+for (let c = 0; c < 10; c++) HEX_VALUE[48 + c] = c;
+for (let c = 0; c < 6; c++) HEX_VALUE[97 + c] = 10 + c;
+
+/** The value of the lowercase hex digits of `s` in [from, to) (at most 13); -1 when one is not. */
 function hexAt(s: string, from: number, to: number): number {
   let v = 0;
   for (let i = from; i < to; i++) {
     const c = s.charCodeAt(i);
-    const d = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : -1;
+    const d = c < 128 ? (HEX_VALUE[c] as number) : -1;
     if (d < 0) return -1;
     v = v * 16 + d;
   }
@@ -163,8 +168,8 @@ export class WindowPool {
   }
 
   release(o: number): void {
-    if (this.odd.size > 0) for (let k = 0; k < (this.f[o + CAP] as number); k++) this.odd.delete(o + HEADER + k * ENTRY);
     const cap = this.f[o + CAP] as number;
+    if (this.odd.size > 0) for (let k = 0; k < cap; k++) this.odd.delete(o + HEADER + k * ENTRY);
     let list = this.free.get(cap);
     if (list === undefined) this.free.set(cap, (list = []));
     list.push(o);
@@ -284,21 +289,6 @@ export class WindowPool {
   }
 }
 
-const HEX_VALUE = new Int8Array(128).fill(-1);
-for (let c = 0; c < 10; c++) HEX_VALUE[48 + c] = c;
-for (let c = 0; c < 6; c++) HEX_VALUE[97 + c] = 10 + c;
-
-/** 24 bits from 6 lowercase hex digits of `s` at `at`; -1 when one is not. */
-function hex24(s: string, at: number): number {
-  let v = 0;
-  for (let i = at; i < at + 6; i++) {
-    const c = s.charCodeAt(i);
-    const d = c < 128 ? (HEX_VALUE[c] as number) : -1;
-    if (d < 0) return -1;
-    v = (v << 4) | d;
-  }
-  return v;
-}
 
 /** Hash of a key's two 24-bit halves (the MAC's; for other MAC strings, hi is above 24 bits). */
 function halvesHash(hi: number, lo: number): number {
@@ -349,8 +339,8 @@ export class HandsetTable {
   find(mac: string, create: boolean): number {
     let key: number;
     let hash: number;
-    const hi = mac.length === 12 ? hex24(mac, 0) : -1;
-    const lo = hi < 0 ? -1 : hex24(mac, 6);
+    const hi = mac.length === 12 ? hexAt(mac, 0, 6) : -1;
+    const lo = hi < 0 ? -1 : hexAt(mac, 6, 12);
     if (lo >= 0) {
       key = hi * 16_777_216 + lo + 1;
       hash = halvesHash(hi, lo); // = keyHash(key), without its division
