@@ -322,6 +322,49 @@ describe('grouping, cooldown and resolve (fake clock)', () => {
     expect(out.at(-1)).toMatchObject({ kind: 'fired', mac: 'ffffffffffff' });
   });
 
+
+  it('finds a handset\'s groups through its group bits: a bit shared by two rules, table growth, a table started over, rule changes', () => {
+    const M = '00907a11baaa';
+    // Rules 0 and 32 share a bit; the 31 between match nothing.
+    const a = rule({ name: 'a', filter: { tag: 'SipService', max_severity: 3 }, group_wait_ms: 0, cooldown_s: 3600, resolve_after_s: 60 });
+    const b = rule({ name: 'b', filter: { tag: 'WifiStateMachine', max_severity: 3 }, group_wait_ms: 0, cooldown_s: 3600, resolve_after_s: 3600 });
+    const filler = Array.from({ length: 31 }, (_, i) => rule({ name: `f${i}`, filter: { tag: 'NoSuchTag' } }));
+    // A missed_events rule: every row's handset is looked up, so its bits are read.
+    const missed = validateRule({ name: 'missed', kind: 'missed_events_jump', value: 5 }, new Date(T0).toISOString());
+    const out: AlertNotice[] = [];
+    const ev = new Evaluator([a, ...filler, b, missed], (n) => out.push(n), undefined, 1000);
+    let t = T0;
+    let bHits = 0;
+    const hit = (tag: 'SipService' | 'WifiStateMachine') => {
+      if (tag === 'WifiStateMachine') bHits++;
+      ev.process(row({ mac: M, tag, missed_events: 0 }), t);
+    };
+    hit('SipService');
+    hit('WifiStateMachine');
+    expect(ev.openGroups()).toBe(2);
+    // a's group resolves; the bit stays for b's.
+    t += 30_000;
+    hit('WifiStateMachine');
+    t += 31_000;
+    ev.tick(t);
+    expect(out.filter((n) => n.kind === 'resolved').map((n) => n.rule.name)).toEqual(['a']);
+    hit('WifiStateMachine');
+    expect(ev.openGroups()).toBe(1);
+    // 3,000 other handsets: the table (1,000 at most) grows and starts over, twice.
+    for (let h = 0; h < 3000; h++) ev.process(row({ mac: `00907a${(0x200000 + h).toString(16)}`, tag: 'Other', missed_events: 0 }), t);
+    hit('WifiStateMachine');
+    expect(ev.openGroups()).toBe(1);
+    // New indices: b is rule 1, a rule 33 (other bits).
+    ev.setRules([missed, b, ...filler, a]);
+    hit('WifiStateMachine');
+    hit('SipService');
+    expect(ev.openGroups()).toBe(2);
+    ev.flushPending(t);
+    const ofB = out.filter((n) => n.rule.name === 'b');
+    expect(new Set(ofB.map((n) => n.incident_id)).size).toBe(1);
+    expect(ofB.map((n) => n.kind)).toEqual(['fired', 'update']);
+    expect(ofB.reduce((s, n) => s + n.count, 0)).toBe(bHits);
+  });
   it('the tag index and severity range decide exactly as the full filter does', () => {
     const r = rng(7);
     const t0 = Date.UTC(2026, 0, 5);

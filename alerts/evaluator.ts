@@ -175,6 +175,8 @@ interface RuleState {
   /** Overall threshold rules: the pool of their one window, and the window (-1: none now). */
   overall: WindowPool | null;
   ring: number;
+  /** The rule's bit in a handset's group bits (its index modulo 32). */
+  bit: number;
 }
 
 /** Candidate rules of one tag, by severity: index 0–7 the severity, 8 a row without one. */
@@ -205,8 +207,10 @@ export class Evaluator {
    * candidates, and most rows (Info, Debug) meet none. Built on first sight of each tag.
    */
   private readonly byTag = new Map<string, Candidates>();
-  /** Per-handset state: last missed_events, per-handset threshold windows. */
-  private readonly handsets = new HandsetTable(MAX_HANDSETS_TRACKED);
+  /** Per-handset state: last missed_events, which rules have groups of it, per-handset threshold windows. */
+  private readonly handsets: HandsetTable;
+  /** A group was opened since process() found its handset's position (which may have moved). */
+  private positionsMoved = false;
   private trackMissed = false;
   private totalGroups = 0;
   private overallWindows = 0;
@@ -223,7 +227,9 @@ export class Evaluator {
     rules: readonly AlertRule[],
     private readonly emit: (n: AlertNotice) => void,
     private readonly silenced: SilencedFn = () => false,
+    maxHandsets = MAX_HANDSETS_TRACKED,
   ) {
+    this.handsets = new HandsetTable(maxHandsets, () => this.setGroupBits());
     this.setRules(rules);
   }
 
@@ -234,7 +240,7 @@ export class Evaluator {
     const keptSlots: { keep: number; max: number }[] = [];
     this.states = rules
       .filter((r) => r.enabled)
-      .map((rule) => {
+      .map((rule, index) => {
         const prev = old.get(rule.id);
         const keepWindows = prev !== undefined && JSON.stringify(prev.rule.condition) === JSON.stringify(rule.condition);
         const f = rule.filter;
@@ -254,6 +260,7 @@ export class Evaluator {
           slot: perHandset ? keptSlots.length - 1 : -1,
           overall: cond.type === 'threshold' && !perHandset ? (keepWindows ? prev.overall : null) ?? new WindowPool(cond.count) : null,
           ring: keepWindows ? prev.ring : -1,
+          bit: 1 << (index & 31),
         };
       });
     this.byTag.clear();
@@ -262,8 +269,16 @@ export class Evaluator {
     this.overallWindows = this.states.reduce((n, s) => n + (s.ring < 0 ? 0 : 1), 0);
     this.handsets.reslot(keptSlots);
     if (!this.trackMissed) this.handsets.forgetMissed();
+    // The rules' indices, so their bits, changed.
+    this.handsets.clearGroupBits();
+    this.setGroupBits();
     // Kept groups follow their rule's new timings from the next tick.
     this.nextTickMs = 0;
+  }
+
+  /** Sets every open group's bit in its handset's group bits (after a change of rules or a table that started over). */
+  private setGroupBits(): void {
+    for (const st of this.states) for (const mac of st.groups.keys()) if (mac !== '') this.handsets.addGroupBit(mac, st.bit);
   }
 
   /** Threshold windows held (overall and per handset). */
@@ -314,7 +329,11 @@ export class Evaluator {
       if (st.test !== null && !st.test(row, prevMissed)) continue;
       const cond = st.rule.condition;
       if (cond.type === 'every') {
-        const g = this.group(st, mac, tag, row, nowMs);
+        const g = this.group(st, mac, tag, hp, row, nowMs);
+        if (this.positionsMoved) {
+          this.positionsMoved = false;
+          hp = -2;
+        }
         if (g === null) this.skipped++;
         else {
           g.pendingIds.push(id);
@@ -354,17 +373,28 @@ export class Evaluator {
       // The notice spans the matches it counts: from the first of them in the window, not the one
       // that crossed the threshold.
       const firstMs = pool.firstUnreportedMs(w);
-      const g = this.group(st, wmac, '', row, nowMs, firstMs);
+      const g = this.group(st, wmac, '', hp, row, nowMs, firstMs);
+      if (this.positionsMoved) {
+        this.positionsMoved = false;
+        hp = -2;
+      }
       pool.report(w, g === null ? null : g.pendingIds);
       if (g === null) this.skipped += n;
       else this.count(st, g, n, row, nowMs, firstMs);
     }
   }
 
-  /** The open group of (rule, mac, tag), its overflow group, or a new one; null when MAX_GROUPS is reached. */
-  private group(st: RuleState, mac: string, tag: string, row: StoredRecord, nowMs: number, firstMs = nowMs): Group | null {
-    const g = st.groups.get(mac)?.get(tag);
-    if (g !== undefined) return g;
+  /**
+   * The open group of (rule, mac, tag), its overflow group, or a new one; null when MAX_GROUPS is
+   * reached. `hp`: the handset's position in this.handsets (-1: not held, so without groups; -2: not
+   * looked up): a handset whose group bits lack the rule's has no group of it, and in a storm most
+   * matches are of such handsets (they go to the overflow group) — the rule's maps are not read.
+   */
+  private group(st: RuleState, mac: string, tag: string, hp: number, row: StoredRecord, nowMs: number, firstMs = nowMs): Group | null {
+    if (hp === -2 || mac === '' || (hp >= 0 && (this.handsets.groupBits(hp) & st.bit) !== 0)) {
+      const g = st.groups.get(mac)?.get(tag);
+      if (g !== undefined) return g;
+    }
     if (st.open >= MAX_GROUPS_PER_RULE) {
       if (st.overflow !== null) return st.overflow;
       mac = OVERFLOW;
@@ -393,6 +423,11 @@ export class Evaluator {
     if (byTag === undefined) st.groups.set(g.mac, (byTag = new Map()));
     byTag.set(g.tag, g);
     if (g.mac === OVERFLOW && g.tag === OVERFLOW) st.overflow = g;
+    if (g.mac !== '') {
+      // May move handsets in the table (growth).
+      this.handsets.addGroupBit(g.mac, st.bit);
+      this.positionsMoved = true;
+    }
     st.open++;
     this.totalGroups++;
     this.nextTickMs = Math.min(this.nextTickMs, nextDueMs(st.rule, g));
@@ -500,7 +535,11 @@ export class Evaluator {
       this.emit(n);
       const byTag = st.groups.get(g.mac);
       byTag?.delete(g.tag);
-      if (byTag?.size === 0) st.groups.delete(g.mac);
+      if (byTag?.size === 0) {
+        st.groups.delete(g.mac);
+        // The bit stays while another rule sharing it has a group of the handset.
+        if (g.mac !== '' && !this.states.some((s) => s.bit === st.bit && s.groups.has(g.mac))) this.handsets.removeGroupBit(g.mac, st.bit);
+      }
       if (st.overflow === g) st.overflow = null;
       st.open--;
       this.totalGroups--;

@@ -304,15 +304,21 @@ function keyHash(key: number): number {
 const TABLE_MIN_SLOTS = 1 << 13;
 /** Keys of MAC strings that are not 12 lowercase hex digits start here (above any MAC's 48 bits + 1). */
 const OTHER_KEYS = 2 ** 48 + 1;
-/** A slot: key (0: empty), last missed_events (-1: none seen), then one window offset + 1 per per-handset rule (0: none). */
+/**
+ * A slot: key (0: empty), last missed_events (-1: none seen), the handset's group bits, then one
+ * window offset + 1 per per-handset rule (0: none).
+ */
 const KEY = 0;
 const MISSED = 1;
-const RINGS = 2;
+const GROUPS = 2;
+const RINGS = 3;
 
 /**
  * What the evaluator keeps per handset: the last cumulative missed_events (read and replaced for
  * every row that carries one while a missed_events_jump rule is on: on the handset's network format,
- * every row) and its window of each per-handset threshold rule. An open-addressing table keyed by
+ * every row), which rules have an open group of the handset (a bit per rule, the rule's index modulo
+ * 32: a clear bit spares the evaluator the rule's group maps, a set one may be another rule's) and
+ * its window of each per-handset threshold rule. An open-addressing table keyed by
  * the MAC's 48 bits, the state inline in the slot. MACs that are not 12 lowercase hex digits (the
  * parsers normalise every MAC to that; '' for rows without one) get a key of their own through a Map.
  * A fleet larger than `max` handsets starts the table over (each handset loses one comparison and its
@@ -328,7 +334,11 @@ export class HandsetTable {
   /** Handsets held. */
   size = 0;
 
-  constructor(private readonly max: number) {
+  /** `onClear`: called when a full table started over (its group bits are gone: set them again). */
+  constructor(
+    private readonly max: number,
+    private readonly onClear: () => void = () => {},
+  ) {
     this.table = new Float64Array(TABLE_MIN_SLOTS * this.width);
   }
 
@@ -387,6 +397,26 @@ export class HandsetTable {
     this.table[p + MISSED] = v;
   }
 
+  /** The group bits at position `p` (an int32). */
+  groupBits(p: number): number {
+    return (this.table[p + GROUPS] as number) | 0;
+  }
+
+  /** Sets `bit` in the group bits of `mac` (held from now on). */
+  addGroupBit(mac: string, bit: number): void {
+    const p = this.find(mac, true);
+    this.table[p + GROUPS] = (this.table[p + GROUPS] as number) | bit;
+  }
+
+  removeGroupBit(mac: string, bit: number): void {
+    const p = this.find(mac, false);
+    if (p >= 0) this.table[p + GROUPS] = (this.table[p + GROUPS] as number) & ~bit;
+  }
+
+  clearGroupBits(): void {
+    for (let p = 0; p < this.table.length; p += this.width) this.table[p + GROUPS] = 0;
+  }
+
   /** The window of slot `slot` at position `p`; -1 when none. */
   ring(p: number, slot: number): number {
     return (this.table[p + RINGS + slot] as number) - 1;
@@ -440,6 +470,7 @@ export class HandsetTable {
     this.other.clear();
     this.size = 0;
     this.pools = this.pools.map((p) => new WindowPool(p.max));
+    this.onClear();
   }
 
   /**
@@ -459,6 +490,7 @@ export class HandsetTable {
       const q = i * width;
       t[q + KEY] = key;
       t[q + MISSED] = old[p + MISSED] as number;
+      t[q + GROUPS] = old[p + GROUPS] as number;
       for (let k = 0; k < width - RINGS; k++) {
         const from = keep === null ? k : (keep[k] as number);
         if (from >= 0) t[q + RINGS + k] = old[p + RINGS + from] as number;
