@@ -48,7 +48,7 @@ describe('grouping, cooldown and resolve (fake clock)', () => {
     expect(ev.openGroups()).toBe(0);
   });
 
-  it('ticks between due times skip the walk over the groups, and every notice still comes on time', () => {
+  it('ticks handle the groups that are due, and every notice still comes on time', () => {
     const { ev, out } = setup([rule({ group_wait_ms: 500, cooldown_s: 60, resolve_after_s: 120 })]);
     const kinds = () => out.map((n) => [n.kind, n.count]);
     ev.process(row(), T0);
@@ -78,6 +78,50 @@ describe('grouping, cooldown and resolve (fake clock)', () => {
       ['resolved', '00907a11baaa', 121_000],
       ['resolved', '00907a11bacc', 190_000],
     ]);
+    expect(ev.openGroups()).toBe(0);
+  });
+
+  it('ticks send what visiting every group at every tick would: random matches of 60 handsets over 20 s', () => {
+    const r = rng(7);
+    const { ev, out } = setup([rule({ group_wait_ms: 500, cooldown_s: 2, resolve_after_s: 3 })]);
+    // The model: every group looked at on every tick.
+    const model = new Map<string, { fired: boolean; dueMs: number; lastMs: number; pending: number; total: number }>();
+    const want: string[] = [];
+    for (let T = T0 + 100; T <= T0 + 30_000; T += 100) {
+      const n = T <= T0 + 20_000 ? Math.floor(r() * 4) : 0;
+      for (let k = 0; k < n; k++) {
+        const mac = `00907a0000${Math.floor(r() * 60).toString(16).padStart(2, '0')}`;
+        const t = T - 99 + Math.floor(r() * 99);
+        ev.process(row({ mac }), t);
+        let g = model.get(mac);
+        if (g === undefined) model.set(mac, (g = { fired: false, dueMs: t + 500, lastMs: t, pending: 0, total: 0 }));
+        g.pending++;
+        g.total++;
+        g.lastMs = Math.max(g.lastMs, t);
+      }
+      ev.tick(T);
+      for (const [mac, g] of model) {
+        if (!g.fired) {
+          if (T < g.dueMs) continue;
+          want.push(`${T} fired ${mac} ${g.pending}`);
+          g.fired = true;
+          g.pending = 0;
+          g.dueMs = T + 2000;
+          continue;
+        }
+        if (T >= g.dueMs && g.pending > 0) {
+          want.push(`${T} update ${mac} ${g.pending}`);
+          g.pending = 0;
+          g.dueMs = T + 2000;
+        }
+        if (T - g.lastMs >= 3000) {
+          want.push(`${T} resolved ${mac} ${g.total}`);
+          model.delete(mac);
+        }
+      }
+    }
+    expect(want.length).toBeGreaterThan(150);
+    expect(out.map((x) => `${x.at_ms} ${x.kind} ${x.mac} ${x.count}`).sort()).toEqual(want.sort());
     expect(ev.openGroups()).toBe(0);
   });
 

@@ -101,6 +101,87 @@ interface Group {
   total: number;
   message: string;
   severity: number | null;
+  /** Its rule's state (set again when the rules change). */
+  st: RuleState;
+  /** When its entry in the evaluator's DueGroups is due (Infinity: none; -1: the group is closed). */
+  scheduledMs: number;
+}
+
+/**
+ * Open groups by when they next need a tick: a binary min-heap of (time, group), ties in the order
+ * they were scheduled. A group has one live entry (its `scheduledMs`); an entry a group was
+ * rescheduled past, or of a closed group, is stale and skipped when it comes up. A tick handles the
+ * groups that are due, not every open group (50,000 at most).
+ */
+class DueGroups {
+  private keys: number[] = [];
+  private seqs: number[] = [];
+  private groups: Group[] = [];
+  private seq = 0;
+
+  /** The earliest time (Infinity when empty). */
+  first(): number {
+    return this.keys.length === 0 ? Infinity : (this.keys[0] as number);
+  }
+
+  push(ms: number, g: Group): void {
+    const keys = this.keys;
+    const seqs = this.seqs;
+    const groups = this.groups;
+    const seq = this.seq++;
+    let i = keys.length;
+    keys.push(ms);
+    seqs.push(seq);
+    groups.push(g);
+    while (i > 0) {
+      const up = (i - 1) >> 1;
+      const k = keys[up] as number;
+      if (k < ms || (k === ms && (seqs[up] as number) < seq)) break;
+      keys[i] = k;
+      seqs[i] = seqs[up] as number;
+      groups[i] = groups[up] as Group;
+      i = up;
+    }
+    keys[i] = ms;
+    seqs[i] = seq;
+    groups[i] = g;
+  }
+
+  /** Removes the first entry; returns its group (call when first() is finite). */
+  pop(): Group {
+    const keys = this.keys;
+    const seqs = this.seqs;
+    const groups = this.groups;
+    const top = groups[0] as Group;
+    const ms = keys.pop() as number;
+    const seq = seqs.pop() as number;
+    const g = groups.pop() as Group;
+    const n = keys.length;
+    if (n === 0) return top;
+    let i = 0;
+    for (;;) {
+      let c = 2 * i + 1;
+      if (c >= n) break;
+      const r = c + 1;
+      if (r < n && ((keys[r] as number) < (keys[c] as number) || (keys[r] === keys[c] && (seqs[r] as number) < (seqs[c] as number)))) c = r;
+      const k = keys[c] as number;
+      if (ms < k || (ms === k && seq < (seqs[c] as number))) break;
+      keys[i] = k;
+      seqs[i] = seqs[c] as number;
+      groups[i] = groups[c] as Group;
+      i = c;
+    }
+    keys[i] = ms;
+    seqs[i] = seq;
+    groups[i] = g;
+    return top;
+  }
+
+  clear(): void {
+    this.keys = [];
+    this.seqs = [];
+    this.groups = [];
+  }
 }
 
 /**
@@ -216,12 +297,8 @@ export class Evaluator {
   private overallWindows = 0;
   private skipped = 0;
   private lastSweepMs = 0;
-  /**
-   * No open group needs a tick before this time (a lower bound): ticks before it skip the walk over
-   * every group. Lowered when a group opens, when a fired group gets matches to report, and when
-   * rules or silences change; recomputed by each walk.
-   */
-  private nextTickMs = 0;
+  /** Open groups by when they next need a tick. */
+  private readonly due = new DueGroups();
 
   constructor(
     rules: readonly AlertRule[],
@@ -273,7 +350,16 @@ export class Evaluator {
     this.handsets.clearGroupBits();
     this.setGroupBits();
     // Kept groups follow their rule's new timings from the next tick.
-    this.nextTickMs = 0;
+    this.due.clear();
+    for (const st of this.states) {
+      for (const byTag of st.groups.values()) {
+        for (const g of byTag.values()) {
+          g.st = st;
+          g.scheduledMs = Infinity;
+          this.schedule(g, 0);
+        }
+      }
+    }
   }
 
   /** Sets every open group's bit in its handset's group bits (after a change of rules or a table that started over). */
@@ -417,8 +503,8 @@ export class Evaluator {
   }
 
   /** Adds a group (nothing pending yet) to its rule's open groups. */
-  private open(st: RuleState, fields: Omit<Group, 'pending' | 'pendingIds' | 'pendingFirstMs'>): Group {
-    const g: Group = { ...fields, pending: 0, pendingIds: new IdList(), pendingFirstMs: fields.firstMs };
+  private open(st: RuleState, fields: Omit<Group, 'pending' | 'pendingIds' | 'pendingFirstMs' | 'st' | 'scheduledMs'>): Group {
+    const g: Group = { ...fields, pending: 0, pendingIds: new IdList(), pendingFirstMs: fields.firstMs, st, scheduledMs: Infinity };
     let byTag = st.groups.get(g.mac);
     if (byTag === undefined) st.groups.set(g.mac, (byTag = new Map()));
     byTag.set(g.tag, g);
@@ -430,8 +516,15 @@ export class Evaluator {
     }
     st.open++;
     this.totalGroups++;
-    this.nextTickMs = Math.min(this.nextTickMs, nextDueMs(st.rule, g));
+    this.schedule(g, nextDueMs(st.rule, g));
     return g;
+  }
+
+  /** `g` needs a tick at `ms` (no new entry when its live one comes earlier). */
+  private schedule(g: Group, ms: number): void {
+    if (ms >= g.scheduledMs || g.scheduledMs < 0) return;
+    g.scheduledMs = ms;
+    this.due.push(ms, g);
   }
 
   /** Calls `fn` for every open group (`fn` may close the group it is given). */
@@ -458,18 +551,19 @@ export class Evaluator {
     if (firstMs < g.firstMs) g.firstMs = firstMs;
     if (!g.fired && st.rule.group_wait_ms === 0) this.tickGroup(st, g, nowMs);
     // A fired group with matches to report sends them at its cooldown's end.
-    else if (g.fired && g.dueMs < this.nextTickMs) this.nextTickMs = g.dueMs;
+    else if (g.fired && g.dueMs < g.scheduledMs) this.schedule(g, g.dueMs);
   }
 
   /** Send what is due at `nowMs`: group_wait ends, cooldown ends, resolutions. */
   tick(nowMs: number): void {
     if (nowMs - this.lastSweepMs >= WINDOW_SWEEP_MS) this.sweepWindows(nowMs);
-    if (nowMs < this.nextTickMs) return;
-    let next = Infinity;
-    this.eachGroup((st, g) => {
-      if (!this.tickGroup(st, g, nowMs)) next = Math.min(next, nextDueMs(st.rule, g));
-    });
-    this.nextTickMs = next;
+    const due = this.due;
+    for (let ms = due.first(); ms <= nowMs; ms = due.first()) {
+      const g = due.pop();
+      if (ms !== g.scheduledMs) continue; // stale
+      g.scheduledMs = Infinity;
+      if (!this.tickGroup(g.st, g, nowMs)) this.schedule(g, nextDueMs(g.st.rule, g));
+    }
   }
 
   /**
@@ -492,9 +586,11 @@ export class Evaluator {
    */
   liftSilences(nowMs: number): void {
     this.eachGroup((_st, g) => {
-      if (g.fired && !g.notified && g.dueMs > nowMs) g.dueMs = nowMs;
+      if (g.fired && !g.notified && g.dueMs > nowMs) {
+        g.dueMs = nowMs;
+        this.schedule(g, nowMs);
+      }
     });
-    this.nextTickMs = 0;
   }
 
   /** Windows whose newest match is older than the window hold nothing that can still count. */
@@ -543,6 +639,7 @@ export class Evaluator {
       if (st.overflow === g) st.overflow = null;
       st.open--;
       this.totalGroups--;
+      g.scheduledMs = -1;
       return true;
     }
     return false;
