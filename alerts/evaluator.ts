@@ -562,7 +562,8 @@ export class Evaluator {
       const g = due.pop();
       if (ms !== g.scheduledMs) continue; // stale
       g.scheduledMs = Infinity;
-      if (!this.tickGroup(g.st, g, nowMs)) this.schedule(g, nextDueMs(g.st.rule, g));
+      // Not before the next tick: this loop ends whatever a group's times are.
+      if (!this.tickGroup(g.st, g, nowMs)) this.schedule(g, Math.max(nextDueMs(g.st.rule, g), nowMs + 1));
     }
   }
 
