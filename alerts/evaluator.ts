@@ -125,56 +125,49 @@ class DueGroups {
   }
 
   push(ms: number, g: Group): void {
-    const keys = this.keys;
-    const seqs = this.seqs;
-    const groups = this.groups;
-    const seq = this.seq++;
-    let i = keys.length;
-    keys.push(ms);
-    seqs.push(seq);
-    groups.push(g);
+    let i = this.keys.length;
+    this.keys.push(ms);
+    this.seqs.push(this.seq++);
+    this.groups.push(g);
     while (i > 0) {
       const up = (i - 1) >> 1;
-      const k = keys[up] as number;
-      if (k < ms || (k === ms && (seqs[up] as number) < seq)) break;
-      keys[i] = k;
-      seqs[i] = seqs[up] as number;
-      groups[i] = groups[up] as Group;
+      if (!this.before(i, up)) break;
+      this.swap(i, up);
       i = up;
     }
-    keys[i] = ms;
-    seqs[i] = seq;
-    groups[i] = g;
   }
 
   /** Removes the first entry; returns its group (call when first() is finite). */
   pop(): Group {
-    const keys = this.keys;
-    const seqs = this.seqs;
-    const groups = this.groups;
-    const top = groups[0] as Group;
-    const ms = keys.pop() as number;
-    const seq = seqs.pop() as number;
-    const g = groups.pop() as Group;
-    const n = keys.length;
-    if (n === 0) return top;
-    let i = 0;
-    for (;;) {
+    const top = this.groups[0] as Group;
+    const last = this.keys.length - 1;
+    this.swap(0, last);
+    this.keys.pop();
+    this.seqs.pop();
+    this.groups.pop();
+    for (let i = 0; ; ) {
       let c = 2 * i + 1;
-      if (c >= n) break;
-      const r = c + 1;
-      if (r < n && ((keys[r] as number) < (keys[c] as number) || (keys[r] === keys[c] && (seqs[r] as number) < (seqs[c] as number)))) c = r;
-      const k = keys[c] as number;
-      if (ms < k || (ms === k && seq < (seqs[c] as number))) break;
-      keys[i] = k;
-      seqs[i] = seqs[c] as number;
-      groups[i] = groups[c] as Group;
+      if (c >= last) break;
+      if (c + 1 < last && this.before(c + 1, c)) c++;
+      if (!this.before(c, i)) break;
+      this.swap(i, c);
       i = c;
     }
-    keys[i] = ms;
-    seqs[i] = seq;
-    groups[i] = g;
     return top;
+  }
+
+  /** Entry `a` comes before entry `b`: earlier, or as early and scheduled first. */
+  private before(a: number, b: number): boolean {
+    const ka = this.keys[a] as number;
+    const kb = this.keys[b] as number;
+    return ka < kb || (ka === kb && (this.seqs[a] as number) < (this.seqs[b] as number));
+  }
+
+  private swap(a: number, b: number): void {
+    const { keys, seqs, groups } = this;
+    [keys[a], keys[b]] = [keys[b] as number, keys[a] as number];
+    [seqs[a], seqs[b]] = [seqs[b] as number, seqs[a] as number];
+    [groups[a], groups[b]] = [groups[b] as Group, groups[a] as Group];
   }
 
   clear(): void {
