@@ -297,6 +297,10 @@ export class Evaluator {
     rules: readonly AlertRule[],
     private readonly emit: (n: AlertNotice) => void,
     private readonly silenced: SilencedFn = () => false,
+    /**
+     * Handsets remembered (tests set fewer). It must stay above the handsets that can have groups
+     * (MAX_GROUPS): a table that starts over takes the open groups' handsets back in at once.
+     */
     maxHandsets = MAX_HANDSETS_TRACKED,
   ) {
     this.handsets = new HandsetTable(maxHandsets, () => this.setGroupBits());
