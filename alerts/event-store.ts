@@ -22,7 +22,47 @@ export interface EventQuery {
   limit: number;
 }
 
+/** Characters of a UUID before its last 12 hex digits (the prefix a process's ids share). */
+const PREFIX = 24;
+
+/**
+ * A notice's log ids as one string: comma-separated, an id that shares the previous one's prefix
+ * written as its last 12 digits (the ids of one process do: core/ids.ts). About a third of the JSON
+ * array's size, and one string for the engine to read instead of up to 100 array elements: in an
+ * alert storm the array made storing notices cost ~1.6 µs of CPU per id (JSON in the event loop,
+ * parsing in the engine), about as much as evaluating the rules. Unambiguous as long as every id
+ * has the 36 characters of a UUID and no comma; null otherwise (stored as the array, as before).
+ */
+export function packLogIds(ids: readonly string[]): string | null {
+  const parts = new Array<string>(ids.length);
+  let prefix = '';
+  for (let i = 0; i < ids.length; i++) {
+    const id = ids[i] as string;
+    if (id.length !== 36 || id.includes(',')) return null;
+    if (prefix !== '' && id.startsWith(prefix)) parts[i] = id.slice(PREFIX);
+    else {
+      prefix = id.slice(0, PREFIX);
+      parts[i] = id;
+    }
+  }
+  return parts.join(',');
+}
+
+/** The ids of a packLogIds string. */
+export function unpackLogIds(packed: string): string[] {
+  if (packed === '') return [];
+  let prefix = '';
+  return packed.split(',').map((p) => {
+    if (p.length === 36) {
+      prefix = p.slice(0, PREFIX);
+      return p;
+    }
+    return prefix + p;
+  });
+}
+
 function toRow(e: AlertEvent): Record<string, unknown> {
+  const packed = packLogIds(e.log_ids);
   return {
     id: e.id,
     incident_id: e.incident_id,
@@ -37,7 +77,8 @@ function toRow(e: AlertEvent): Record<string, unknown> {
     first_time: isoToCh(e.first_time),
     last_time: isoToCh(e.last_time),
     fired_at: isoToCh(e.fired_at),
-    log_ids: e.log_ids,
+    log_ids: packed === null ? e.log_ids : [],
+    log_ids_packed: packed ?? '',
     message: e.message,
     severity: e.severity,
     silenced: e.silenced ? 1 : 0,
@@ -75,6 +116,7 @@ export async function writeEvents(
 function fromRow(r: DbRow): AlertEvent {
   const sev = num(r['severity']);
   const ids = (r as Record<string, unknown>)['log_ids'];
+  const packed = text(r['log_ids_packed']);
   const ackAt = chToIso(r['ack_at']);
   const acked = num(r['acked']) === 1;
   return {
@@ -91,7 +133,7 @@ function fromRow(r: DbRow): AlertEvent {
     first_time: chToIso(r['first_time']) ?? '',
     last_time: chToIso(r['last_time']) ?? '',
     fired_at: chToIso(r['fired_at']) ?? '',
-    log_ids: Array.isArray(ids) ? ids.filter((x): x is string => typeof x === 'string') : [],
+    log_ids: packed !== '' ? unpackLogIds(packed) : Array.isArray(ids) ? ids.filter((x): x is string => typeof x === 'string') : [],
     message: text(r['message']),
     severity: sev,
     severity_name: severityName(sev),

@@ -345,6 +345,16 @@ ORDER BY id`);
       return `rest: ${REST_COLUMNS.length} columns`;
     },
   },
+  {
+    version: 10,
+    name: 'alert events: log ids packed in one string',
+    up: async (ctx) => {
+      // Events written before keep their ids in log_ids; new ones in log_ids_packed
+      // (alerts/event-store.ts packLogIds), unless an id is not a UUID.
+      await ctx.exec(`ALTER TABLE alert_events ADD COLUMN IF NOT EXISTS log_ids_packed String DEFAULT '' AFTER log_ids`);
+      return 'alert_events.log_ids_packed';
+    },
+  },
 ];
 
 const MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS schema_migrations

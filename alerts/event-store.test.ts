@@ -1,0 +1,86 @@
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { randomBytes, randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { sequentialIds } from '../core/ids.js';
+import { openStore, type Store } from '../store/client.js';
+import { isoToCh } from '../store/schema.js';
+import type { AlertEvent } from './event.js';
+import { listEvents, packLogIds, unpackLogIds, writeEvents } from './event-store.js';
+
+describe('log ids packed in one string', () => {
+  test('ids of one process shrink to their counters and come back in order', () => {
+    const next = sequentialIds();
+    const ids = Array.from({ length: 100 }, next);
+    const packed = packLogIds(ids);
+    expect(packed).not.toBeNull();
+    expect((packed as string).length).toBeLessThan(36 + 99 * 13 + 1);
+    expect(unpackLogIds(packed as string)).toEqual(ids);
+  });
+
+  test('ids of several prefixes (live ingest and imports mixed) keep each prefix', () => {
+    const a = sequentialIds();
+    const b = sequentialIds(() => randomBytes(10));
+    const ids = [a(), a(), b(), b(), a(), randomUUID(), b()];
+    expect(unpackLogIds(packLogIds(ids) as string)).toEqual(ids);
+  });
+
+  test('an id that is not 36 characters, or holds a comma, is not packed', () => {
+    expect(packLogIds([randomUUID(), 'x1'])).toBeNull();
+    expect(packLogIds([randomUUID(), 'aaaaaaaa-bbbb-8ccc-8ddd-eeeeeeeeee,e'])).toBeNull();
+    expect(packLogIds([])).toBe('');
+    expect(unpackLogIds('')).toEqual([]);
+  });
+});
+
+describe('alert events in the store', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'handlog-alert-events-'));
+  let store: Store;
+
+  beforeAll(async () => {
+    store = await openStore({ dataDir: dir, retentionDays: 30 });
+  });
+
+  afterAll(async () => {
+    await store?.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  function event(mac: string, logIds: string[]): AlertEvent {
+    const now = new Date().toISOString();
+    return {
+      id: randomUUID(), incident_id: randomUUID(), rule_id: 'default', rule_name: 'Fatal or Error', group_key: `default|${mac}|SipService`,
+      mac, tag: 'SipService', kind: 'fired', count: logIds.length, total_count: logIds.length, first_time: now, last_time: now, fired_at: now,
+      log_ids: logIds, message: 'boom', severity: 3, severity_name: 'Error', silenced: false, acknowledged: false, acknowledged_at: null, channels: [],
+    };
+  }
+
+  test('packed, unpackable and pre-migration ids all list as written', async () => {
+    const next = sequentialIds();
+    const packed = event('00907a000001', Array.from({ length: 100 }, next));
+    const odd = event('00907a000002', ['not-a-uuid', next()]);
+    await writeEvents(store.client, [packed, odd], []);
+    const stored = await store.client.query({
+      query: `SELECT mac, length(log_ids) AS array, length(log_ids_packed) > 0 AS packed FROM alert_events ORDER BY mac`,
+      format: 'JSONEachRow',
+    });
+    expect(await stored.json()).toEqual([
+      { mac: '00907a000001', array: 0, packed: 1 },
+      { mac: '00907a000002', array: 2, packed: 0 },
+    ]);
+    // A row written before migration 10: ids in the array only.
+    const old = event('00907a000003', [next(), next()]);
+    await store.client.insert({
+      table: 'alert_events',
+      values: [{ ...old, first_time: isoToCh(old.first_time), last_time: isoToCh(old.last_time), fired_at: isoToCh(old.fired_at), silenced: 0 }],
+      format: 'JSONEachRow',
+      clickhouse_settings: { input_format_skip_unknown_fields: 1 },
+    });
+    const listed = await listEvents(store.client, { limit: 10 });
+    const byMac = new Map(listed.map((e) => [e.mac, e.log_ids]));
+    expect(byMac.get('00907a000001')).toEqual(packed.log_ids);
+    expect(byMac.get('00907a000002')).toEqual(odd.log_ids);
+    expect(byMac.get('00907a000003')).toEqual(old.log_ids);
+  });
+});
