@@ -10,13 +10,25 @@ import type { AlertEvent } from './event.js';
 import { listEvents, packLogIds, unpackLogIds, writeEvents } from './event-store.js';
 
 describe('log ids packed in one string', () => {
-  test('ids of one process shrink to their counters and come back in order', () => {
+  test('ids of one process shrink to the steps between their counters and come back in order', () => {
     const next = sequentialIds();
-    const ids = Array.from({ length: 100 }, next);
-    const packed = packLogIds(ids);
-    expect(packed).not.toBeNull();
-    expect((packed as string).length).toBeLessThan(36 + 99 * 13 + 1);
-    expect(unpackLogIds(packed as string)).toEqual(ids);
+    // A group's matches: every 1st to 5,000th row of the stream.
+    const ids = Array.from({ length: 100 }, (_, i) => {
+      for (let k = 0; k < (i * 7919) % 5000; k++) next();
+      return next();
+    });
+    const packed = packLogIds(ids) as string;
+    expect(packed.length).toBeLessThan(36 + 99 * 6); // the array: 100 * 39
+    expect(packed.split(',').slice(1).every((t) => t.startsWith('+'))).toBe(true);
+    expect(unpackLogIds(packed)).toEqual(ids);
+  });
+
+  test('counters that go down, repeat or are not hex are written whole', () => {
+    const p = 'aaaaaaaa-bbbb-8ccc-8ddd-';
+    const ids = [p + '00000000ffff', p + '000000010000', p + '000000000001', p + '000000000001', p + 'zzzzzzzzzzzz', p + '000000000002', p + 'fffffffffffe', p + 'ffffffffffff'];
+    const packed = packLogIds(ids) as string;
+    expect(packed.split(',').map((t) => t.length)).toEqual([36, 2, 36, 36, 36, 36, 13, 2]);
+    expect(unpackLogIds(packed)).toEqual(ids);
   });
 
   test('ids of several prefixes (live ingest and imports mixed) keep each prefix', () => {

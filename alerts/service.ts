@@ -17,7 +17,7 @@ import type { StoredRecord } from '../core/record.js';
 import type { Store } from '../store/client.js';
 import { Dispatcher, type ChannelStatus } from './channels/index.js';
 import { maskChannel, validateChannel, type Channel } from './channels/types.js';
-import type { RetryPolicy } from './channels/webhook.js';
+import { startHttpClient, type RetryPolicy } from './channels/webhook.js';
 import { loadAlertsConfig, saveAlertsConfig, saveOpenGroups, takeOpenGroups, type AlertsConfig } from './config-store.js';
 import { eventFromNotice, testEvent, type AlertEvent, type ChannelResult } from './event.js';
 import { acknowledge, countUnacknowledged, listEvents, writeEvents, type EventQuery } from './event-store.js';
@@ -128,6 +128,7 @@ export class AlertService {
     this.unsubscribe = this.deps.pipeline.subscribe((row, receivedAtMs) => this.onRow(row, receivedAtMs));
     let lastSkipped = 0;
     this.nextSilenceEndMs = this.silenceEnd();
+    this.startClients();
     this.timer = setInterval(() => {
       const nowMs = this.now();
       if (nowMs >= this.nextSilenceEndMs) {
@@ -265,6 +266,7 @@ export class AlertService {
     saveAlertsConfig(this.config.dataDir, next);
     const silencesChanged = next.silences !== this.cfg.silences;
     this.cfg = next;
+    this.startClients();
     this.evaluator.setRules(next.rules);
     this.active = next.rules.some((r) => r.enabled);
     if (silencesChanged) {
@@ -272,6 +274,11 @@ export class AlertService {
       this.evaluator.liftSilences(this.now());
       this.nextSilenceEndMs = this.silenceEnd();
     }
+  }
+
+  /** The HTTP client thread starts with the first webhook or Slack channel, not with its first POST. */
+  private startClients(): void {
+    if (this.cfg.channels.some((c) => c.enabled && (c.type === 'webhook' || c.type === 'slack'))) startHttpClient();
   }
 
   /** The end of the next silence to end after now (infinity when none will). */

@@ -142,6 +142,17 @@ function posterThread(): Worker {
   return w;
 }
 
+/**
+ * Starts the HTTP client thread before the first POST needs it (the service calls this while a
+ * webhook or Slack channel is configured): a thread's start costs ~50 – 100 ms of CPU and wall
+ * time (measured: 113 POSTs 190 ms of CPU with the start, ~95 ms of it the start and the first
+ * cold POSTs), which the first notification of an incident should not wait for. The thread does not
+ * keep the process alive while idle.
+ */
+export function startHttpClient(): void {
+  posterThread();
+}
+
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     const t = setTimeout(resolve, ms);
