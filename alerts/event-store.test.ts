@@ -1,11 +1,8 @@
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { randomBytes, randomUUID } from 'node:crypto';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { sequentialIds } from '../core/ids.js';
-import { openStore, type Store } from '../store/client.js';
 import { isoToCh } from '../store/schema.js';
+import { useTempStore } from '../test/temp-store.js';
 import type { AlertEvent } from './event.js';
 import { listEvents, packLogIds, unpackLogIds, writeEvents } from './event-store.js';
 
@@ -47,17 +44,7 @@ describe('log ids packed in one string', () => {
 });
 
 describe('alert events in the store', () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'handlog-alert-events-'));
-  let store: Store;
-
-  beforeAll(async () => {
-    store = await openStore({ dataDir: dir, retentionDays: 30 });
-  });
-
-  afterAll(async () => {
-    await store?.close();
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
+  const t = useTempStore('handlog-alert-events-');
 
   function event(mac: string, logIds: string[]): AlertEvent {
     const now = new Date().toISOString();
@@ -72,8 +59,8 @@ describe('alert events in the store', () => {
     const next = sequentialIds();
     const packed = event('00907a000001', Array.from({ length: 100 }, next));
     const odd = event('00907a000002', ['not-a-uuid', next()]);
-    await writeEvents(store.client, [packed, odd], []);
-    const stored = await store.client.query({
+    await writeEvents(t.store.client, [packed, odd], []);
+    const stored = await t.store.client.query({
       query: `SELECT mac, length(log_ids) AS array, length(log_ids_packed) > 0 AS packed FROM alert_events ORDER BY mac`,
       format: 'JSONEachRow',
     });
@@ -83,13 +70,13 @@ describe('alert events in the store', () => {
     ]);
     // A row written before migration 10: ids in the array only.
     const old = event('00907a000003', [next(), next()]);
-    await store.client.insert({
+    await t.store.client.insert({
       table: 'alert_events',
       values: [{ ...old, first_time: isoToCh(old.first_time), last_time: isoToCh(old.last_time), fired_at: isoToCh(old.fired_at), silenced: 0 }],
       format: 'JSONEachRow',
       clickhouse_settings: { input_format_skip_unknown_fields: 1 },
     });
-    const listed = await listEvents(store.client, { limit: 10 });
+    const listed = await listEvents(t.store.client, { limit: 10 });
     const byMac = new Map(listed.map((e) => [e.mac, e.log_ids]));
     expect(byMac.get('00907a000001')).toEqual(packed.log_ids);
     expect(byMac.get('00907a000002')).toEqual(odd.log_ids);

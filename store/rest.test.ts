@@ -1,29 +1,17 @@
 // The `rest` column (schema.ts REST_COLUMNS): pages read the fields no query filters on from one
 // TSV column the engine writes; every field must read back exactly, whatever its characters, also
 // from parts written before the column existed.
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { randomUUID } from 'node:crypto';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import type { StoredRecord } from '../core/record.js';
 import { silentLogger } from '../core/logger.js';
-import { isRefusal, openStore, type Store } from './client.js';
+import { useTempStore } from '../test/temp-store.js';
+import { isRefusal } from './client.js';
 import { exportLogs, getLog, searchLogs } from './queries.js';
 import { parseRest, tsvUnescape } from './rows.js';
 import { MIGRATIONS, REST_COLUMNS } from './schema.js';
 
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'handlog-rest-'));
-let store: Store;
-
-beforeAll(async () => {
-  store = await openStore({ dataDir: dir, retentionDays: 30 });
-});
-
-afterAll(async () => {
-  await store?.close();
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+const t = useTempStore('handlog-rest-');
 
 const NOW = Date.now();
 const iso = (ms: number): string => new Date(ms).toISOString();
@@ -77,7 +65,7 @@ function record(i: number, over: Partial<StoredRecord> = {}): StoredRecord {
 }
 
 async function search(mac: string): Promise<StoredRecord[]> {
-  return (await searchLogs(store.client, { mac: [mac], limit: 100 })).rows;
+  return (await searchLogs(t.store.client, { mac: [mac], limit: 100 })).rows;
 }
 
 describe('rest column', () => {
@@ -94,16 +82,16 @@ describe('rest column', () => {
 
   test('every field reads back exactly, through pages, field subsets, one row and export', async () => {
     const recs = [0, 1, 2, 3].map((i) => record(i));
-    await store.insertLogs(recs, randomUUID());
+    await t.store.insertLogs(recs, randomUUID());
     const byId = new Map((await search('00907a11baaa')).map((r) => [r.id, r]));
     for (const r of recs) expect(byId.get(r.id)).toEqual(r);
-    for (const r of recs) expect(await getLog(store.client, r.id)).toEqual(r);
+    for (const r of recs) expect(await getLog(t.store.client, r.id)).toEqual(r);
     const exported: StoredRecord[] = [];
-    for await (const r of exportLogs(store.client, { mac: ['00907a11baaa'] })) exported.push(r);
+    for await (const r of exportLogs(t.store.client, { mac: ['00907a11baaa'] })) exported.push(r);
     expect(new Map(exported.map((r) => [r.id, r]))).toEqual(new Map(recs.map((r) => [r.id, r])));
     // Few of the folded fields: read as their own columns; many: through `rest`; both the same.
     for (const fields of [['received_at'], ['received_at', 'session', 'battery', 'event', 'parse_error', 'device_time']]) {
-      const page = await searchLogs(store.client, { mac: ['00907a11baaa'], fields });
+      const page = await searchLogs(t.store.client, { mac: ['00907a11baaa'], fields });
       for (const row of page.rows) {
         const full = byId.get(row.id) as unknown as Record<string, unknown>;
         const want: Record<string, unknown> = { id: full['id'], time: full['time'] };
@@ -116,12 +104,12 @@ describe('rest column', () => {
   test('rows written before the column existed read the same', async () => {
     const mig = MIGRATIONS.find((m) => m.version === 9);
     expect(mig).toBeDefined();
-    await store.client.command({ query: 'ALTER TABLE logs DROP COLUMN rest' });
+    await t.store.client.command({ query: 'ALTER TABLE logs DROP COLUMN rest' });
     const old = [0, 1, 2].map((i) => record(i, { mac: '00907a22cccc' }));
-    await store.insertLogs(old, randomUUID());
+    await t.store.insertLogs(old, randomUUID());
     await mig?.up({
       exec: async (sql) => {
-        await store.client.command({ query: sql });
+        await t.store.client.command({ query: sql });
       },
       retentionDays: 30,
       logger: silentLogger,
@@ -131,7 +119,7 @@ describe('rest column', () => {
     for (const r of old) expect(got.get(r.id)).toEqual(r);
     // A part written by the new schema beside it.
     const fresh = record(3, { mac: '00907a22cccc' });
-    await store.insertLogs([fresh], randomUUID());
-    expect(await getLog(store.client, fresh.id)).toEqual(fresh);
+    await t.store.insertLogs([fresh], randomUUID());
+    expect(await getLog(t.store.client, fresh.id)).toEqual(fresh);
   });
 });
