@@ -9,6 +9,7 @@ import { chToIso, num, select, text, type DbRow } from '../store/rows.js';
 import { classifyStoreError } from '../store/client.js';
 import { isoToCh } from '../store/schema.js';
 import type { AlertEvent, ChannelResult, EventKind } from './event.js';
+import { hexAt } from './windows.js';
 
 /** `state` filter values of GET /api/alerts/events. */
 export const EVENT_STATES = ['unacknowledged', 'acknowledged', 'silenced', 'fired', 'update', 'resolved'] as const;
@@ -25,17 +26,8 @@ export interface EventQuery {
 /** Characters of a UUID before its last 12 hex digits (the prefix a process's ids share). */
 const PREFIX = 24;
 
-/** The value of 12 lowercase hex digits (a UUID's last group); -1 when they are not. */
-function counterOf(id: string): number {
-  let v = 0;
-  for (let i = PREFIX; i < 36; i++) {
-    const c = id.charCodeAt(i);
-    const d = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : -1;
-    if (d < 0) return -1;
-    v = v * 16 + d;
-  }
-  return v;
-}
+/** A UUID's last 12 hex digits as a number; -1 when they are not lowercase hex. */
+const counterOf = (id: string): number => hexAt(id, PREFIX, 36);
 
 /**
  * A notice's log ids as one string, comma-separated: an id that shares the previous one's prefix
@@ -43,7 +35,7 @@ function counterOf(id: string): number {
  * is written as `+` and the difference in hex, any other as itself. About a tenth of the JSON
  * array's size in an alert storm, and one string for the engine to read instead of up to 100
  * array elements: storing the arrays cost ~1.6 µs of CPU per id (JSON on the event loop, the
- * engine reading ~30 MB/s of inline insert data), about as much as evaluating the rules.
+ * engine reading and writing the elements), about as much as evaluating the rules.
  * Unambiguous while every id has the 36 characters of a UUID and no comma (a difference is at
  * most 13 characters); null otherwise (stored as the array, as before).
  */

@@ -102,7 +102,7 @@ for (let c = 0; c < 10; c++) HEX_VALUE[48 + c] = c;
 for (let c = 0; c < 6; c++) HEX_VALUE[97 + c] = 10 + c;
 
 /** The value of the lowercase hex digits of `s` in [from, to) (at most 13); -1 when one is not. */
-function hexAt(s: string, from: number, to: number): number {
+export function hexAt(s: string, from: number, to: number): number {
   let v = 0;
   for (let i = from; i < to; i++) {
     const c = s.charCodeAt(i);
