@@ -454,6 +454,24 @@ describe('grouping, cooldown and resolve (fake clock)', () => {
     expect(out.map((n) => n.rule.name)).toEqual(['any', 'max', 'other']);
   });
 
+  it('groups kept across a rule change still fire and resolve, on their rule\'s new timings', () => {
+    const r = rule({ group_wait_ms: 1000, resolve_after_s: 30 });
+    const other = rule({ name: 'other', filter: { tag: 'Other' } });
+    const { ev, out } = setup([r]);
+    ev.process(row(), T0);
+    // Another rule added before it (r keeps its group, its index moves) and r resolving sooner.
+    ev.setRules([other, { ...r, resolve_after_s: 10 }]);
+    ev.tick(T0 + 999);
+    expect(out).toHaveLength(0);
+    ev.tick(T0 + 1000);
+    expect(out.map((n) => [n.kind, n.rule.id, n.count])).toEqual([['fired', r.id, 1]]);
+    ev.tick(T0 + 9999);
+    expect(out).toHaveLength(1);
+    ev.tick(T0 + 10_000);
+    expect(out.map((n) => n.kind)).toEqual(['fired', 'resolved']);
+    expect(ev.openGroups()).toBe(0);
+  });
+
   it('drops the groups of a rule that is disabled or removed', () => {
     const r = rule({ group_wait_ms: 1000 });
     const { ev, out } = setup([r]);
