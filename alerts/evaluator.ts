@@ -348,15 +348,11 @@ export class Evaluator {
     this.setGroupBits();
     // Kept groups follow their rule's new timings from the next tick.
     this.due.clear();
-    for (const st of this.states) {
-      for (const byTag of st.groups.values()) {
-        for (const g of byTag.values()) {
-          g.st = st;
-          g.scheduledMs = Infinity;
-          this.schedule(g, 0);
-        }
-      }
-    }
+    this.eachGroup((st, g) => {
+      g.st = st;
+      g.scheduledMs = Infinity;
+      this.schedule(g, 0);
+    });
   }
 
   /** Sets every open group's bit in its handset's group bits (after a change of rules or a table that started over). */
