@@ -377,7 +377,7 @@ async function main(): Promise<void> {
       );
     }
   }
-  const drops = metrics.split('\n').filter((l) => l.startsWith('handlog_dropped_total') || l.startsWith('handlog_udp_kernel_drops'));
+  const drops = metrics.split('\n').filter((l) => l.startsWith('handlog_dropped_total') || l.startsWith('handlog_udp_kernel_drops') || l.startsWith('handlog_insert_batches_total'));
   if (drops.length > 0) process.stdout.write(`\n${drops.join('\n')}\n`);
   fs.rmSync(dir, { recursive: true, force: true });
 }
