@@ -401,10 +401,13 @@ export class Evaluator {
     const list = this.candidates(tag)[sev !== null && sev >= 0 && sev < NO_SEVERITY ? sev : NO_SEVERITY] as RuleState[];
     if (list.length === 0) return;
     const hasBattery = row.battery !== undefined;
+    // A jump rule's N is at least 1: a count that did not go up skips those rules without their test
+    // (a handset's count rarely moves: this is nearly every row).
+    const missedUp = prevMissed !== null && (missed as number) > prevMissed;
     const id = row.id;
     for (let i = 0; i < list.length; i++) {
       const st = list[i] as RuleState;
-      if ((st.needsBattery && !hasBattery) || (st.needsMissed && prevMissed === null)) continue;
+      if ((st.needsBattery && !hasBattery) || (st.needsMissed && !missedUp)) continue;
       if (st.test !== null && !st.test(row, prevMissed)) continue;
       const cond = st.rule.condition;
       if (cond.type === 'every') {
