@@ -22,6 +22,7 @@ import { randomUUID } from 'node:crypto';
 import type { StoredRecord } from '../core/record.js';
 import { compileFilters, type RowMatcher } from '../query-api/match.js';
 import { compileRule, splitFilter, type AlertRule, type RuleTest } from './rules.js';
+import { LogIds, packLogIdWords } from './log-ids.js';
 import { HandsetTable, packId, unpackUuids, WindowPool, type IdSink } from './windows.js';
 
 export type NoticeKind = 'fired' | 'update' | 'resolved';
@@ -44,7 +45,7 @@ export interface AlertNotice {
   last_ms: number;
   at_ms: number;
   /** Ids of the reported events (at most MAX_LOG_IDS). */
-  log_ids: string[];
+  log_ids: LogIds;
   /** A sample event of this notice. */
   message: string;
   severity: number | null;
@@ -211,16 +212,17 @@ class IdList implements IdSink {
     this.n++;
   }
 
-  /** The ids as strings, left in place. */
-  peek(): string[] {
-    if (this.n === 0 || this.words === null) return []; // words exist once an id was pushed
+  /** The ids, left in place: packed into one string without a string per id (unless one is odd). */
+  peek(): LogIds {
+    if (this.n === 0 || this.words === null) return LogIds.EMPTY; // words exist once an id was pushed
+    if (this.odd === null || !this.odd.some((x, k) => k < this.n && x !== undefined)) return LogIds.packedAs(packLogIdWords(this.words, 0, this.n));
     const ids = unpackUuids(this.words, 0, this.n);
-    if (this.odd !== null) for (let k = 0; k < this.n; k++) ids[k] = this.odd[k] ?? (ids[k] as string);
-    return ids;
+    for (let k = 0; k < this.n; k++) ids[k] = this.odd[k] ?? (ids[k] as string);
+    return LogIds.of(ids);
   }
 
-  /** The ids as strings; the list is empty afterwards (its buffer is kept for the next ones). */
-  take(): string[] {
+  /** The ids; the list is empty afterwards (its buffer is kept for the next ones). */
+  take(): LogIds {
     const ids = this.peek();
     this.n = 0;
     return ids;
@@ -650,7 +652,7 @@ export class Evaluator {
     this.emit(n);
   }
 
-  private notice(g: Group, rule: AlertRule, kind: NoticeKind, count: number, ids: string[], firstMs: number, nowMs: number): AlertNotice {
+  private notice(g: Group, rule: AlertRule, kind: NoticeKind, count: number, ids: LogIds, firstMs: number, nowMs: number): AlertNotice {
     return {
       kind,
       incident_id: g.incidentId,

@@ -9,7 +9,7 @@ import { chToIso, num, select, text, type DbRow } from '../store/rows.js';
 import { classifyStoreError } from '../store/client.js';
 import { isoToCh } from '../store/schema.js';
 import type { AlertEvent, ChannelResult, EventKind } from './event.js';
-import { hexAt } from './windows.js';
+import { LogIds } from './log-ids.js';
 
 /** `state` filter values of GET /api/alerts/events. */
 export const EVENT_STATES = ['unacknowledged', 'acknowledged', 'silenced', 'fired', 'update', 'resolved'] as const;
@@ -23,59 +23,8 @@ export interface EventQuery {
   limit: number;
 }
 
-/** Characters of a UUID before its last 12 hex digits (the prefix a process's ids share). */
-const PREFIX = 24;
-
-/** A UUID's last 12 hex digits as a number; -1 when they are not lowercase hex. */
-const counterOf = (id: string): number => hexAt(id, PREFIX, 36);
-
-/**
- * A notice's log ids as one string, comma-separated: an id that shares the previous one's prefix
- * and counts up from it (the ids of one process do: core/ids.ts; a group's matches come in order)
- * is written as `+` and the difference in hex, any other as itself. About a tenth of the JSON
- * array's size in an alert storm, and one string for the engine to read instead of up to 100
- * array elements: storing the arrays cost ~1.6 µs of CPU per id (JSON on the event loop, the
- * engine reading and writing the elements), about as much as evaluating the rules.
- * Unambiguous while every id has the 36 characters of a UUID and no comma (a difference is at
- * most 13 characters); null otherwise (stored as the array, as before).
- */
-export function packLogIds(ids: readonly string[]): string | null {
-  const parts = new Array<string>(ids.length);
-  let prefix = '';
-  let counter = -1;
-  for (let i = 0; i < ids.length; i++) {
-    const id = ids[i] as string;
-    if (id.length !== 36 || id.includes(',')) return null;
-    const sharesPrefix = counter >= 0 && id.startsWith(prefix);
-    const c = counterOf(id);
-    if (sharesPrefix && c > counter) parts[i] = '+' + (c - counter).toString(16);
-    else {
-      prefix = id.slice(0, PREFIX);
-      parts[i] = id;
-    }
-    counter = c;
-  }
-  return parts.join(',');
-}
-
-/** The ids of a packLogIds string. */
-export function unpackLogIds(packed: string): string[] {
-  if (packed === '') return [];
-  let prefix = '';
-  let counter = 0;
-  return packed.split(',').map((p) => {
-    if (p.length === 36) {
-      prefix = p.slice(0, PREFIX);
-      counter = counterOf(p);
-      return p;
-    }
-    counter += parseInt(p.slice(1), 16);
-    return prefix + counter.toString(16).padStart(12, '0');
-  });
-}
-
 function toRow(e: AlertEvent): Record<string, unknown> {
-  const packed = packLogIds(e.log_ids);
+  const packed = e.log_ids.packed;
   return {
     id: e.id,
     incident_id: e.incident_id,
@@ -90,7 +39,7 @@ function toRow(e: AlertEvent): Record<string, unknown> {
     first_time: isoToCh(e.first_time),
     last_time: isoToCh(e.last_time),
     fired_at: isoToCh(e.fired_at),
-    log_ids: packed === null ? e.log_ids : [],
+    log_ids: packed === null ? e.log_ids.list() : [],
     log_ids_packed: packed ?? '',
     message: e.message,
     severity: e.severity,
@@ -146,7 +95,7 @@ function fromRow(r: DbRow): AlertEvent {
     first_time: chToIso(r['first_time']) ?? '',
     last_time: chToIso(r['last_time']) ?? '',
     fired_at: chToIso(r['fired_at']) ?? '',
-    log_ids: packed !== '' ? unpackLogIds(packed) : Array.isArray(ids) ? ids.filter((x): x is string => typeof x === 'string') : [],
+    log_ids: packed !== '' ? LogIds.packedAs(packed) : LogIds.of(Array.isArray(ids) ? ids.filter((x): x is string => typeof x === 'string') : []),
     message: text(r['message']),
     severity: sev,
     severity_name: severityName(sev),

@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { severityName, type SeverityName } from '../core/record.js';
 import type { AlertNotice, NoticeKind } from './evaluator.js';
+import { LogIds } from './log-ids.js';
 
 export type EventKind = NoticeKind | 'test';
 
@@ -31,7 +32,8 @@ export interface AlertEvent {
   first_time: string;
   last_time: string;
   fired_at: string;
-  log_ids: string[];
+  /** The first 100 of the events it reports (a list in JSON). */
+  log_ids: LogIds;
   message: string;
   severity: number | null;
   severity_name: SeverityName | null;
@@ -88,7 +90,7 @@ export function testEvent(nowMs: number): AlertEvent {
     first_time: iso(nowMs),
     last_time: iso(nowMs),
     fired_at: iso(nowMs),
-    log_ids: [],
+    log_ids: LogIds.EMPTY,
     message: 'This is a test notification from handlog.',
     severity: null,
     severity_name: null,
@@ -177,7 +179,7 @@ export function webhookPayload(e: AlertEvent): Record<string, unknown> {
     severity: e.severity,
     severity_name: e.severity_name,
     message: e.message,
-    log_ids: e.log_ids.slice(0, 100),
+    log_ids: e.log_ids.list().slice(0, 100),
     text: subject(e),
   };
 }
