@@ -193,8 +193,7 @@ class IdList implements IdSink {
 
   push(id: string): void {
     if (this.n >= MAX_LOG_IDS) return;
-    this.words ??= new Uint32Array(MAX_LOG_IDS * 4);
-    if (packId(id, this.words, this.n * 4)) {
+    if (packId(id, this.room(), this.n * 4)) {
       if (this.odd !== null) this.odd[this.n] = undefined;
     } else (this.odd ??= new Array<string | undefined>(MAX_LOG_IDS))[this.n] = id;
     this.n++;
@@ -203,13 +202,30 @@ class IdList implements IdSink {
   /** Copies a packed id (or `odd`, an id that is not a UUID) from a window. */
   pushPacked(words: Uint32Array, at: number, odd: string | undefined): void {
     if (this.n >= MAX_LOG_IDS) return;
-    this.words ??= new Uint32Array(MAX_LOG_IDS * 4);
+    const w = this.room();
     if (odd !== undefined) (this.odd ??= new Array<string | undefined>(MAX_LOG_IDS))[this.n] = odd;
     else {
-      this.words.set(words.subarray(at, at + 4), this.n * 4);
+      const to = this.n * 4;
+      w[to] = words[at] as number;
+      w[to + 1] = words[at + 1] as number;
+      w[to + 2] = words[at + 2] as number;
+      w[to + 3] = words[at + 3] as number;
       if (this.odd !== null) this.odd[this.n] = undefined;
     }
     this.n++;
+  }
+
+  /**
+   * The buffer with room for one more id: 8 ids at first, doubled up to MAX_LOG_IDS. Most groups of
+   * a storm report a few matches; a buffer of 100 ids each (1.6 KB) was 80 MB at MAX_GROUPS.
+   */
+  private room(): Uint32Array {
+    const w = this.words;
+    if (w === null) return (this.words = new Uint32Array(8 * 4));
+    if (this.n * 4 < w.length) return w;
+    const grown = new Uint32Array(Math.min(w.length * 2, MAX_LOG_IDS * 4));
+    grown.set(w);
+    return (this.words = grown);
   }
 
   /** The ids, left in place: packed into one string without a string per id (unless one is odd). */
