@@ -350,7 +350,7 @@ ORDER BY id`);
     name: 'alert events: log ids packed in one string',
     up: async (ctx) => {
       // Events written before keep their ids in log_ids; new ones in log_ids_packed
-      // (alerts/event-store.ts packLogIds), unless an id is not a UUID.
+      // (alerts/log-ids.ts packLogIds), unless an id is not a UUID.
       await ctx.exec(`ALTER TABLE alert_events ADD COLUMN IF NOT EXISTS log_ids_packed String DEFAULT '' AFTER log_ids`);
       return 'alert_events.log_ids_packed';
     },
