@@ -2,10 +2,9 @@
 // process and vitest runs each test file in its own fork: this file opens ONE store for all its tests.
 // Each test writes its own session value (and its own MACs), so counts never see another test's rows.
 
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { Registry } from '../core/metrics.js';
 import { silentLogger } from '../core/logger.js';
@@ -13,24 +12,15 @@ import { HandlogError } from '../core/errors.js';
 import { eventTime, type StoredRecord } from '../core/record.js';
 import { parseLine } from '../parsers/detect.js';
 import { handsetLine, rng } from '../bench/corpus.js';
-import { openStore, type Store } from '../store/client.js';
 import { getDevice } from '../store/devices.js';
 import { countLogs, searchLogs } from '../store/queries.js';
 import { encodeLogRow } from '../store/schema.js';
 import { createWal, type Wal, type WalConfig } from './wal.js';
 import { createSink, type Sink, type SinkConfig } from './sink.js';
+import { useTempStore } from '../test/temp-store.js';
 
-const root = fs.mkdtempSync(path.join(os.tmpdir(), 'handlog-sink-store-'));
-let store: Store;
-
-beforeAll(async () => {
-  store = await openStore({ dataDir: path.join(root, 'data'), retentionDays: 30 });
-});
-
-afterAll(async () => {
-  await store?.close();
-  fs.rmSync(root, { recursive: true, force: true });
-});
+const t = useTempStore('handlog-sink-store-', { subdir: 'data' });
+const root = t.dir;
 
 interface Rig {
   wal: Wal;
@@ -54,7 +44,7 @@ async function rig(opts: { wal?: Partial<WalConfig>; sink?: Partial<SinkConfig>;
   const metrics = new Registry();
   const wal = createWal({ dir, maxAgeMs: 60_000, ...opts.wal }, { metrics, logger: silentLogger });
   await wal.open();
-  const sink = createSink({ retryBaseMs: 5, retryMaxMs: 100, ...opts.sink }, { wal, store, metrics, logger: silentLogger });
+  const sink = createSink({ retryBaseMs: 5, retryMaxMs: 100, ...opts.sink }, { wal, store: t.store, metrics, logger: silentLogger });
   cleanups.push(() => wal.close());
   cleanups.push(() => sink.close(5000));
   return { wal, sink, metrics, dir, base };
@@ -94,7 +84,7 @@ function record(i: number, session: string, mac: string, agoMs = 0): StoredRecor
 
 /** Every id stored for a session (at most 10,000). */
 async function storedIds(session: string): Promise<string[]> {
-  const page = await searchLogs(store.client, { session, limit: 10_000 });
+  const page = await searchLogs(t.store.client, { session, limit: 10_000 });
   return page.rows.map((r) => r.id).sort();
 }
 
@@ -113,10 +103,10 @@ describe('WAL + sink + embedded store', () => {
     sink.start();
     expect(await sink.flush(30_000)).toBe(true);
 
-    expect(await countLogs(store.client, { session })).toBe(25);
+    expect(await countLogs(t.store.client, { session })).toBe(25);
     expect(await storedIds(session)).toEqual(lines.map(lineId).sort());
     // A row reads back as the record that was appended.
-    const page = await searchLogs(store.client, { session, limit: 100 });
+    const page = await searchLogs(t.store.client, { session, limit: 100 });
     const want = recs[7]!;
     expect(page.rows.find((r) => r.id === want.id)).toMatchObject({
       message: want.message,
@@ -154,7 +144,7 @@ describe('WAL + sink + embedded store', () => {
     first.sink.start();
     expect(await first.sink.flush(30_000)).toBe(true);
     expect(walFiles(first.dir)).toEqual([]);
-    expect(await countLogs(store.client, { session })).toBe(7);
+    expect(await countLogs(t.store.client, { session })).toBe(7);
     await first.sink.close();
     await first.wal.close();
 
@@ -166,20 +156,20 @@ describe('WAL + sink + embedded store', () => {
     expect(await second.sink.flush(30_000)).toBe(true);
     expect(second.metrics.render()).toContain('handlog_insert_batches_total{result="ok"} 1');
     expect(walFiles(first.dir)).toEqual([]);
-    expect(await countLogs(store.client, { session })).toBe(7);
+    expect(await countLogs(t.store.client, { session })).toBe(7);
     expect(await storedIds(session)).toEqual(lines.map(lineId).sort());
 
     // The store call itself, twice in a row with one token.
     const token = segFile!.replace(/\.wal$/, '');
-    await store.insertFile(copy, token);
-    await store.insertFile(copy, token);
-    expect(await countLogs(store.client, { session })).toBe(7);
+    await t.store.insertFile(copy, token);
+    await t.store.insertFile(copy, token);
+    expect(await countLogs(t.store.client, { session })).toBe(7);
     // The materialized view behind the device summary deduplicates the retried blocks too.
-    expect((await getDevice(store.client, mac))?.messages).toBe(7);
+    expect((await getDevice(t.store.client, mac))?.messages).toBe(7);
 
     // Different token, same file: stored again (the token, not the content, decides).
-    await store.insertFile(copy, token + '-other');
-    expect(await countLogs(store.client, { session })).toBe(14);
+    await t.store.insertFile(copy, token + '-other');
+    expect(await countLogs(t.store.client, { session })).toBe(14);
   });
 
   it('splits a segment the store refuses: good rows stored, the bad row dead-lettered and counted', async () => {
@@ -197,7 +187,7 @@ describe('WAL + sink + embedded store', () => {
     expect(await sink.flush(30_000)).toBe(true);
 
     const good = lines.filter((l) => l !== bad);
-    expect(await countLogs(store.client, { session })).toBe(7);
+    expect(await countLogs(t.store.client, { session })).toBe(7);
     expect(await storedIds(session)).toEqual(good.map(lineId).sort());
     const deadDir = path.join(base, 'dead-letter');
     expect(fs.readdirSync(deadDir).sort()).toEqual([segName + '.reason', segName + '.wal']);
@@ -226,7 +216,7 @@ describe('WAL + sink + embedded store', () => {
     wal.seal();
     const segName = walFiles(dir)[0]!.replace(/\.wal$/, '');
     // The store call refuses it as data, not as an outage.
-    await expect(store.insertLines([bad], 'probe-' + randomUUID())).rejects.toSatisfy(
+    await expect(t.store.insertLines([bad], 'probe-' + randomUUID())).rejects.toSatisfy(
       (e: unknown) => e instanceof HandlogError && e.code === 'STORE_REJECTED',
     );
     sink.start();
@@ -280,7 +270,7 @@ describe('WAL + sink + embedded store', () => {
     expect(await sink.flush(120_000)).toBe(true);
     const storeMs = performance.now() - t1;
 
-    expect(await countLogs(store.client, { session })).toBe(N);
+    expect(await countLogs(t.store.client, { session })).toBe(N);
     expect(walFiles(dir)).toEqual([]);
     expect(metrics.render()).toContain(`handlog_inserted_rows_total ${N}`);
     const bytes = lines.reduce((n, l) => n + Buffer.byteLength(l) + 1, 0);

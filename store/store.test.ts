@@ -1,37 +1,27 @@
 // Store tests against the real embedded engine (chdb) in a temp directory. One embedded store per
-// process: this file opens, closes and reopens the same directory, never two at once.
+// process: this file opens, closes and reopens the same directory (t.reopen), never two at once.
 
 import { textTerms } from '../core/text-query.js';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { randomUUID } from 'node:crypto';
-import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import type { BatteryInfo, StoredRecord } from '../core/record.js';
 import { SEVERITY_NAMES } from '../core/record.js';
 import { HandlogError } from '../core/errors.js';
 import { silentLogger } from '../core/logger.js';
-import { classifyStoreError, isRefusal, openStore, parseClickhouseUrl, type Store } from './client.js';
+import { classifyStoreError, isRefusal, openStore, parseClickhouseUrl } from './client.js';
 import { getDevice, listDevices } from './devices.js';
 import { countLogs, decodeCursor, getLog, messageSearchMode, searchLogs, type LogFilters } from './queries.js';
 import { LOG_COLUMNS, LOG_INPUT_TYPES, MIGRATIONS, runMigrations } from './schema.js';
+import { useTempStore } from '../test/temp-store.js';
 
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'handlog-store-'));
-let store: Store;
-
-beforeAll(async () => {
-  store = await openStore({ dataDir: dir, retentionDays: 30 });
-});
-
-afterAll(async () => {
-  await store?.close();
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+const t = useTempStore('handlog-store-');
+const dir = t.dir;
 
 async function rows<T>(sql: string, params?: Record<string, unknown>): Promise<T[]> {
-  const rs = await store.client.query({ query: sql, query_params: params, format: 'JSONEachRow' });
+  const rs = await t.store.client.query({ query: sql, query_params: params, format: 'JSONEachRow' });
   return rs.json<T>();
 }
 
@@ -134,9 +124,8 @@ describe('schema and migrations', () => {
     expect(await versions()).toEqual([
       ...MIGRATIONS.map((m) => ({ version: m.version, n: 1 })),
     ]);
-    await store.migrate(); // idempotent within a process
-    await store.close();
-    store = await openStore({ dataDir: dir, retentionDays: 30 });
+    await t.store.migrate(); // idempotent within a process
+    await t.reopen(30);
     expect(await versions()).toEqual([
       ...MIGRATIONS.map((m) => ({ version: m.version, n: 1 })),
     ]);
@@ -144,8 +133,7 @@ describe('schema and migrations', () => {
       (await rows<{ statement: string }>(`SHOW CREATE TABLE ${t}`))[0]?.statement ?? '';
     expect(await create('logs')).toContain('TTL received_at + toIntervalDay(30)');
     expect(await create('logs')).toContain('min_bytes_for_wide_part = 134217728');
-    await store.close();
-    store = await openStore({ dataDir: dir, retentionDays: 14 });
+    await t.reopen(14);
     expect(await create('logs')).toContain('TTL received_at + toIntervalDay(14)');
     expect(await create('device_errors_hourly')).toContain('TTL hour + toIntervalDay(14)');
     expect(await versions()).toHaveLength(MIGRATIONS.length);
@@ -167,20 +155,20 @@ describe('schema and migrations', () => {
 
 describe('insert and search', () => {
   beforeAll(async () => {
-    await store.insertLogs(DATA.slice(0, 200), 'data-1');
-    await store.insertLogs(DATA.slice(200), 'data-2');
+    await t.store.insertLogs(DATA.slice(0, 200), 'data-1');
+    await t.store.insertLogs(DATA.slice(200), 'data-2');
   });
 
   test('every record reads back exactly as written', async () => {
-    const page = await searchLogs(store.client, { limit: 10_000, from: iso(NOW - 3_600_000), to: iso(NOW) });
+    const page = await searchLogs(t.store.client, { limit: 10_000, from: iso(NOW - 3_600_000), to: iso(NOW) });
     expect(page.rows).toHaveLength(DATA.length);
     const byId = new Map(page.rows.map((r) => [r.id, r]));
     for (const r of DATA) expect(byId.get(r.id)).toEqual(r);
     expectNewestFirst(page.rows);
     const one = DATA[12];
     expect(one).toBeDefined();
-    if (one !== undefined) expect(await getLog(store.client, one.id)).toEqual(one);
-    expect(await getLog(store.client, randomUUID())).toBeNull();
+    if (one !== undefined) expect(await getLog(t.store.client, one.id)).toEqual(one);
+    expect(await getLog(t.store.client, randomUUID())).toBeNull();
   });
 
   test('the message text index exists and the planner uses it', async () => {
@@ -188,8 +176,8 @@ describe('insert and search', () => {
       `SELECT name, type FROM system.data_skipping_indices WHERE database = currentDatabase() AND table = 'logs' ORDER BY name`,
     );
     expect(idx).toContainEqual({ name: 'idx_message', type: 'text' });
-    expect(await messageSearchMode(store.client)).toBe('text');
-    const rs = await store.client.query({
+    expect(await messageSearchMode(t.store.client)).toBe('text');
+    const rs = await t.store.client.query({
       query: 'EXPLAIN indexes = 1 SELECT id FROM logs WHERE message ILIKE {p:String}',
       query_params: { p: '%connected%' },
       format: 'TabSeparatedRaw',
@@ -230,29 +218,29 @@ describe('insert and search', () => {
   ];
   test.each(cases)('filter: %s', async (_name, filters, want) => {
     const expected = DATA.filter(want).map((r) => r.id).sort();
-    const page = await searchLogs(store.client, { ...filters, limit: 10_000 });
+    const page = await searchLogs(t.store.client, { ...filters, limit: 10_000 });
     expect(page.rows.map((r) => r.id).sort()).toEqual(expected);
     expect(page.next_cursor).toBeNull();
     expectNewestFirst(page.rows);
-    expect(await countLogs(store.client, filters)).toBe(expected.length);
+    expect(await countLogs(t.store.client, filters)).toBe(expected.length);
   });
 
   test('non-ASCII text search is case-insensitive too', async () => {
-    const page = await searchLogs(store.client, { q: 'ÜNÏCODE' });
+    const page = await searchLogs(t.store.client, { q: 'ÜNÏCODE' });
     expect(page.rows.length).toBe(DATA.filter((r) => r.message.includes('Ünïcode')).length);
   });
 
   test('invalid filters are BAD_REQUEST', async () => {
     for (const f of [{ limit: 0 }, { limit: 10_001 }, { mac: ['00:90:7a:11:ba:aa'] }, { severity: [8] }, { from: 'yesterday' }, { cursor: 'nope' }]) {
-      expect((await rejection(searchLogs(store.client, f))).code).toBe('BAD_REQUEST');
+      expect((await rejection(searchLogs(t.store.client, f))).code).toBe('BAD_REQUEST');
     }
-    expect((await rejection(getLog(store.client, 'x'))).code).toBe('BAD_REQUEST');
+    expect((await rejection(getLog(t.store.client, 'x'))).code).toBe('BAD_REQUEST');
   });
 
   test('the clock of a relative range travels in next_cursor (absent when there is none)', async () => {
-    const anchored = await searchLogs(store.client, { from: iso(NOW - 3_600_000), anchor_ms: NOW - 5, limit: 1 });
+    const anchored = await searchLogs(t.store.client, { from: iso(NOW - 3_600_000), anchor_ms: NOW - 5, limit: 1 });
     expect(decodeCursor(anchored.next_cursor ?? '').anchorMs).toBe(NOW - 5);
-    const plain = await searchLogs(store.client, { from: iso(NOW - 3_600_000), limit: 1 });
+    const plain = await searchLogs(t.store.client, { from: iso(NOW - 3_600_000), limit: 1 });
     expect(decodeCursor(plain.next_cursor ?? '')).not.toHaveProperty('anchorMs');
   });
 
@@ -263,14 +251,14 @@ describe('insert and search', () => {
     let cursor: string | undefined;
     let pages = 0;
     for (;;) {
-      const page = await searchLogs(store.client, cursor === undefined ? filters : { ...filters, cursor });
+      const page = await searchLogs(t.store.client, cursor === undefined ? filters : { ...filters, cursor });
       seen.push(...page.rows.map((r) => r.id));
       pages++;
       // Newer rows (and one at the very time of the page's last row) arrive between pages.
       const last = page.rows[page.rows.length - 1];
       const extra = [record(1000 + pages, { time: iso(NOW - 1_000 + pages), mac: '00907a99ffff' })];
       if (last !== undefined && pages % 5 === 0) extra.push(record(2000 + pages, { time: last.time, id: '00000000-0000-4000-8000-' + String(pages).padStart(12, '0') }));
-      await store.insertLogs(extra, `between-pages-${pages}`);
+      await t.store.insertLogs(extra, `between-pages-${pages}`);
       if (page.next_cursor === null) break;
       cursor = page.next_cursor;
     }
@@ -289,16 +277,16 @@ describe('deduplication and device summaries', () => {
       record(5000 + i, { session: 'dedup', mac: '00907a55dddd', time: iso(NOW - 120_000 + i), severity: i % 2 === 0 ? 3 : 6 }),
     );
     for (const r of batch) r.severity_name = SEVERITY_NAMES[r.severity ?? 0] ?? null;
-    await store.insertLogs(batch, 'dedup-token-1');
-    await store.insertLogs(batch, 'dedup-token-1');
-    expect(await countLogs(store.client, { session: 'dedup' })).toBe(50);
-    let dev = await getDevice(store.client, '00907a55dddd');
+    await t.store.insertLogs(batch, 'dedup-token-1');
+    await t.store.insertLogs(batch, 'dedup-token-1');
+    expect(await countLogs(t.store.client, { session: 'dedup' })).toBe(50);
+    let dev = await getDevice(t.store.client, '00907a55dddd');
     expect(dev?.messages).toBe(50);
     expect(dev?.errors_24h).toBe(25);
     // A different token is a different insert: the token, not the content, decides.
-    await store.insertLogs(batch, 'dedup-token-2');
-    expect(await countLogs(store.client, { session: 'dedup' })).toBe(100);
-    dev = await getDevice(store.client, '00907a55dddd');
+    await t.store.insertLogs(batch, 'dedup-token-2');
+    expect(await countLogs(t.store.client, { session: 'dedup' })).toBe(100);
+    dev = await getDevice(t.store.client, '00907a55dddd');
     expect(dev?.messages).toBe(100);
     expect(dev?.errors_24h).toBe(50);
   });
@@ -313,9 +301,9 @@ describe('deduplication and device summaries', () => {
     const old = record(6004, { ...base, time: at(60 * 30), tag: 'Old', severity: 2, source_ip: '10.1.1.4', battery: { level_pct: 10, status: 2, status_name: 'Charging' } });
     for (const r of [r1, r2, r3, old]) delete r.battery?.health;
     r2.battery = undefined;
-    await store.insertLogs([r2, r3], 'dev-1');
-    await store.insertLogs([old, r1], 'dev-2'); // later insert, older times: must not win
-    const d = await getDevice(store.client, mac);
+    await t.store.insertLogs([r2, r3], 'dev-1');
+    await t.store.insertLogs([old, r1], 'dev-2'); // later insert, older times: must not win
+    const d = await getDevice(t.store.client, mac);
     expect(d).toMatchObject({
       mac,
       last_seen: r3.time,
@@ -328,54 +316,53 @@ describe('deduplication and device summaries', () => {
       errors_24h: 2, // r2 (Error) and r3 (Fatal); the 30 h old one is outside the window
       fatal_24h: 1,
     });
-    const all = await listDevices(store.client);
+    const all = await listDevices(t.store.client);
     expect(all.map((x) => x.mac)).toContain(mac);
-    expect(await getDevice(store.client, '00907a000000')).toBeNull();
+    expect(await getDevice(t.store.client, '00907a000000')).toBeNull();
   });
 });
 
 describe('concurrency and lifecycle', () => {
   test('concurrent inserts and searches on one client all succeed', async () => {
     const batches = [0, 1, 2].map((b) => Array.from({ length: 300 }, (_, i) => record(9000 + b * 300 + i, { session: `concurrent-${b}` })));
-    const before = await countLogs(store.client, { tag: ['SipService'] });
+    const before = await countLogs(t.store.client, { tag: ['SipService'] });
     const results = await Promise.all([
-      ...batches.map((batch, b) => store.insertLogs(batch, `concurrent-${b}`)),
-      ...[0, 1, 2, 3].map(() => searchLogs(store.client, { tag: ['SipService'], limit: 50 })),
-      countLogs(store.client, {}),
+      ...batches.map((batch, b) => t.store.insertLogs(batch, `concurrent-${b}`)),
+      ...[0, 1, 2, 3].map(() => searchLogs(t.store.client, { tag: ['SipService'], limit: 50 })),
+      countLogs(t.store.client, {}),
     ]);
     expect(results).toHaveLength(8);
-    for (const b of [0, 1, 2]) expect(await countLogs(store.client, { session: `concurrent-${b}` })).toBe(300);
-    expect(await countLogs(store.client, { tag: ['SipService'] })).toBe(before + batches.flat().filter((r) => r.tag === 'SipService').length);
+    for (const b of [0, 1, 2]) expect(await countLogs(t.store.client, { session: `concurrent-${b}` })).toBe(300);
+    expect(await countLogs(t.store.client, { tag: ['SipService'] })).toBe(before + batches.flat().filter((r) => r.tag === 'SipService').length);
   });
 
   test('an empty batch is a no-op and a token is required', async () => {
-    await store.insertLogs([], 'empty');
-    expect((await rejection(store.insertLogs([record(9999)], ''))).code).toBe('INTERNAL');
+    await t.store.insertLogs([], 'empty');
+    expect((await rejection(t.store.insertLogs([record(9999)], ''))).code).toBe('INTERNAL');
   });
 
   test('changing retention on a table with data keeps the data and changes the TTL', async () => {
-    const n = await countLogs(store.client, {});
-    await store.close();
-    store = await openStore({ dataDir: dir, retentionDays: 21 });
+    const n = await countLogs(t.store.client, {});
+    await t.reopen(21);
     const ddl = (await rows<{ statement: string }>('SHOW CREATE TABLE logs'))[0]?.statement ?? '';
     expect(ddl).toContain('TTL received_at + toIntervalDay(21)');
-    expect(await countLogs(store.client, {})).toBe(n);
-    expect(await store.ping()).toBe(true);
+    expect(await countLogs(t.store.client, {})).toBe(n);
+    expect(await t.store.ping()).toBe(true);
   });
 });
 
 describe('error classification', () => {
   test('data the store cannot hold is STORE_REJECTED, before or by the engine', async () => {
     const bad = record(7000, { time: 'yesterday' });
-    const e = await rejection(store.insertLogs([record(7001), bad], 'bad-1'));
+    const e = await rejection(t.store.insertLogs([record(7001), bad], 'bad-1'));
     expect(e.code).toBe('STORE_REJECTED');
     expect(e.message).toContain('row 1');
-    const badSeverity = await rejection(store.insertLogs([record(7002, { severity: 3.5 })], 'bad-2'));
+    const badSeverity = await rejection(t.store.insertLogs([record(7002, { severity: 3.5 })], 'bad-2'));
     expect(badSeverity.code).toBe('STORE_REJECTED');
     // The engine's own refusal of malformed data classifies the same way.
     let engineError: unknown;
     try {
-      await store.client.insert({ table: 'logs', values: [{ id: 'not-a-uuid', time: 'garbage' }], format: 'JSONEachRow' });
+      await t.store.client.insert({ table: 'logs', values: [{ id: 'not-a-uuid', time: 'garbage' }], format: 'JSONEachRow' });
     } catch (err: unknown) {
       engineError = err;
     }
@@ -461,8 +448,8 @@ describe('error classification', () => {
 
 describe('fallback message index', () => {
   test('a server refusing the text index gets ngrambf_v1, and text search still works', async () => {
-    await store.client.command({ query: 'CREATE DATABASE IF NOT EXISTS handlog_fallback' });
-    await store.client.command({ query: 'USE handlog_fallback' });
+    await t.store.client.command({ query: 'CREATE DATABASE IF NOT EXISTS handlog_fallback' });
+    await t.store.client.command({ query: 'USE handlog_fallback' });
     try {
       const refused = Object.assign(new Error('Code: 344. DB::Exception: text index is disabled. (SUPPORT_IS_DISABLED)'), {
         code: '344',
@@ -474,19 +461,19 @@ describe('fallback message index', () => {
         isRefusal,
         exec: async (sql) => {
           if (sql.includes('TYPE text(')) throw refused;
-          await store.client.command({ query: sql });
+          await t.store.client.command({ query: sql });
         },
         command: async (sql, params) => {
-          await store.client.command({ query: sql, query_params: params });
+          await t.store.client.command({ query: sql, query_params: params });
         },
         select: async <T>(sql: string, params?: Record<string, unknown>): Promise<T[]> => rows<T>(sql, params),
       });
-      expect(await messageSearchMode(store.client, { refresh: true })).toBe('ngram');
+      expect(await messageSearchMode(t.store.client, { refresh: true })).toBe('ngram');
       const notes = await rows<{ note: string }>('SELECT note FROM schema_migrations WHERE version = 1');
       expect(notes[0]?.note).toContain('ngrambf_v1');
       const batch = DATA.slice(0, 60);
-      await store.insertLogs(batch, 'fallback-1'); // unqualified `logs` is now handlog_fallback.logs
-      const plan = await store.client.query({
+      await t.store.insertLogs(batch, 'fallback-1'); // unqualified `logs` is now handlog_fallback.logs
+      const plan = await t.store.client.query({
         query: 'EXPLAIN indexes = 1 SELECT id FROM logs WHERE lowerUTF8(message) LIKE lowerUTF8({p:String})',
         query_params: { p: '%connected%' },
         format: 'TabSeparatedRaw',
@@ -495,11 +482,11 @@ describe('fallback message index', () => {
       for (const q of ['connected', '"STATE changed to conn"', 'conn STATE', '"50% c"', 'under_score']) {
         const terms = textTerms(q).map((t) => t.toLowerCase());
         const want = batch.filter((r) => terms.every((t) => r.message.toLowerCase().includes(t))).map((r) => r.id).sort();
-        expect((await searchLogs(store.client, { q, limit: 1000 })).rows.map((r) => r.id).sort()).toEqual(want);
+        expect((await searchLogs(t.store.client, { q, limit: 1000 })).rows.map((r) => r.id).sort()).toEqual(want);
       }
     } finally {
-      await store.client.command({ query: 'USE handlog' });
-      await messageSearchMode(store.client, { refresh: true });
+      await t.store.client.command({ query: 'USE handlog' });
+      await messageSearchMode(t.store.client, { refresh: true });
     }
   });
 });
