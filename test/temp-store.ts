@@ -12,8 +12,6 @@ export interface TempStore {
   readonly store: Store;
   /** The temporary directory, removed after the file's tests. */
   readonly dir: string;
-  /** Where the store keeps its data: `dir`, or the subdirectory asked for. */
-  readonly dataDir: string;
   /** Closes the store and opens the same data again (a restart), with `retentionDays` (default 30). */
   reopen(retentionDays?: number): Promise<Store>;
 }
@@ -33,7 +31,6 @@ export function useTempStore(prefix: string, opts: { subdir?: string } = {}): Te
   });
   return {
     dir,
-    dataDir,
     get store(): Store {
       if (store === undefined) throw new Error('the store opens in beforeAll');
       return store;
