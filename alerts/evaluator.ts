@@ -737,6 +737,14 @@ export class Evaluator {
     return this.totalGroups;
   }
 
+  /**
+   * When a group next needs a tick (Infinity: none open). May be earlier than needed (an entry of a
+   * group rescheduled since): a tick then does nothing.
+   */
+  nextDueMs(): number {
+    return this.due.first();
+  }
+
   stats(): EvaluatorStats {
     return { groups: this.totalGroups, windows: this.windowCount(), skipped: this.skipped };
   }

@@ -54,7 +54,7 @@ export async function testRule(client: ClickHouseClient, rule: AlertRule, nowMs:
   for (const row of rows) {
     const t = Math.max(last, Date.parse(row.time));
     last = t;
-    ev.tick(t);
+    advance(ev, t);
     ev.process(row, t);
     // The evaluator keeps its own missed_events memory; this one only counts matches for the answer.
     const mac = row.mac ?? '';
@@ -66,7 +66,7 @@ export async function testRule(client: ClickHouseClient, rule: AlertRule, nowMs:
       if (samples.length > SAMPLE_ROWS) samples.shift();
     }
   }
-  ev.tick(Math.max(nowMs, last + rule.group_wait_ms));
+  advance(ev, Math.max(nowMs, last + rule.group_wait_ms));
   return {
     from,
     to,
@@ -78,6 +78,16 @@ export async function testRule(client: ClickHouseClient, rule: AlertRule, nowMs:
     notifications_total: total,
     samples: samples.reverse(),
   };
+}
+
+/**
+ * Moves the evaluator's clock to `t` through every moment a group was due in between: a group_wait
+ * ending, a cooldown ending, a group going quiet are handled at their own time, as the service's
+ * ticks do, not at the next row's (two incidents hours apart would otherwise merge into one).
+ */
+function advance(ev: Evaluator, t: number): void {
+  for (let due = ev.nextDueMs(); due < t; due = ev.nextDueMs()) ev.tick(due);
+  ev.tick(t);
 }
 
 async function newest(client: ClickHouseClient, filters: Parameters<typeof exportLogs>[1]): Promise<StoredRecord[]> {
