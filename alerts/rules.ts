@@ -8,7 +8,7 @@ import { BATTERY_HEALTH_NAMES } from '../parsers/battery.js';
 import { compileFilters, type RowMatcher } from '../query-api/match.js';
 import { bad, parseMacParam, parseSeverity, parseTextQuery } from '../query-api/params.js';
 import type { LogFilters } from '../store/queries.js';
-import { bool, int, list, object, oneOf, onlyKeys, real, str, type Json } from './validate.js';
+import { bool, int, isObject, list, object, oneOf, onlyKeys, real, str, type Json } from './validate.js';
 
 /** What a matching row must also show, beyond the filter. `match`: the filter alone. */
 export const RULE_KINDS = ['match', 'battery_level_below', 'battery_temperature_above', 'battery_health_in', 'missed_events_jump'] as const;
@@ -160,7 +160,7 @@ function validateKindValue(kind: RuleKind, o: Json): { value: number | null; hea
 export function validateRule(body: unknown, nowIso: string, prev?: AlertRule): AlertRule {
   const input = object(body, 'body');
   onlyKeys(input, RULE_FIELDS, '');
-  const o: Json = prev === undefined ? input : { ...prev, ...input };
+  const o: Json = prev === undefined ? input : mergeRule(prev, input);
   const kind = oneOf(o['kind'], 'kind', RULE_KINDS, 'match');
   const kv = validateKindValue(kind, o);
   const cooldown = int(o['cooldown_s'], 'cooldown_s', 0, 7 * 86_400, DEFAULT_COOLDOWN_S);
@@ -185,6 +185,20 @@ export function validateRule(body: unknown, nowIso: string, prev?: AlertRule): A
     throw bad('filter', 'a match rule needs at least one filter (severity, max_severity, tag, tag_contains, mac or q)');
   }
   return rule;
+}
+
+/**
+ * A PUT body over the stored rule: its fields replace the rule's, and so do the fields of `filter`
+ * and `condition` — `{"filter": {"mac": […]}}` changes the MAC list and keeps the tags (a field is
+ * cleared with [] or ""). A condition of another `type` replaces the condition whole.
+ */
+function mergeRule(prev: AlertRule, input: Json): Json {
+  const o: Json = { ...prev, ...input };
+  const f = input['filter'];
+  if (isObject(f)) o['filter'] = { ...prev.filter, ...f };
+  const c = input['condition'];
+  if (isObject(c) && (c['type'] === undefined || c['type'] === prev.condition.type)) o['condition'] = { ...prev.condition, ...c };
+  return o;
 }
 
 export function isEmptyFilter(f: RuleFilter): boolean {

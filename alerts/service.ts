@@ -18,7 +18,7 @@ import type { Store } from '../store/client.js';
 import { Dispatcher, type ChannelStatus } from './channels/index.js';
 import { maskChannel, validateChannel, type Channel } from './channels/types.js';
 import { startHttpClient, type RetryPolicy } from './channels/webhook.js';
-import { loadAlertsConfig, saveAlertsConfig, saveOpenGroups, takeOpenGroups, type AlertsConfig } from './config-store.js';
+import { loadAlertsConfig, loadChannelStatuses, saveAlertsConfig, saveChannelStatuses, saveOpenGroups, takeOpenGroups, type AlertsConfig } from './config-store.js';
 import { eventFromNotice, testEvent, type AlertEvent, type ChannelResult } from './event.js';
 import { acknowledge, countUnacknowledged, listEvents, writeEvents, type EventQuery } from './event-store.js';
 import { Evaluator, type AlertNotice } from './evaluator.js';
@@ -121,6 +121,9 @@ export class AlertService {
     );
     this.active = this.cfg.rules.some((r) => r.enabled);
     if (config.webhookUrl !== null) this.bindCliWebhook(config.webhookUrl);
+    const st = loadChannelStatuses(config.dataDir);
+    if (st.problem !== null) deps.logger.warn('channel statuses of the last run not restored', { reason: st.problem });
+    this.dispatcher.restoreStatuses(st.channels.filter((c) => this.cfg.channels.some((x) => isObject(c) && x.id === c['id'])));
     const open = takeOpenGroups(config.dataDir);
     if (open.problem !== null) deps.logger.warn('open alert groups of the last run not restored', { reason: open.problem });
     const restored = this.evaluator.restoreGroups(open.groups);
@@ -171,6 +174,11 @@ export class AlertService {
     }
     this.drain();
     await this.dispatcher.close();
+    try {
+      saveChannelStatuses(this.config.dataDir, this.dispatcher.saveStatuses());
+    } catch (e: unknown) {
+      this.deps.logger.warn('channel statuses not saved', { err: errorMessage(e) });
+    }
     await Promise.allSettled([...this.pending]);
     this.stopped = true;
     if (this.writeTimer !== undefined) clearTimeout(this.writeTimer);
@@ -372,6 +380,15 @@ export class AlertService {
       const unknown = r.channels.find((id) => !this.cfg.channels.some((c) => c.id === id));
       if (unknown !== undefined) throw new HandlogError('BAD_REQUEST', `channels: no channel ${unknown}`);
     },
+    // The default rule is what `--alert-webhook` binds to: it is turned off, not deleted. A deleted
+    // rule's silences go with it (they would silence nothing, and could not be edited: their
+    // rule_id names no rule).
+    removed: (id, cfg) => {
+      if (id === DEFAULT_RULE_ID) {
+        throw new HandlogError('CONFLICT', `the default rule cannot be deleted; turn it off instead: PUT /api/alerts/rules/${DEFAULT_RULE_ID} {"enabled": false}`);
+      }
+      return { ...cfg, silences: cfg.silences.filter((s) => s.rule_id !== id) };
+    },
   });
 
   readonly channels: Collection<ChannelView> = this.collection('channels', 'alert channel', {
@@ -411,11 +428,11 @@ export class AlertService {
     return testRule(this.deps.store.client, rule, this.now());
   }
 
-  /** Sends a test notification through the channel (enabled or not) and returns the outcome. */
+  /** Sends a test notification through the channel (enabled or not; one attempt) and returns the outcome. */
   testChannel(id: string): Promise<ChannelResult> {
     const c = this.cfg.channels.find((x) => x.id === id);
     if (c === undefined) throw new HandlogError('NOT_FOUND', `no alert channel ${id}`);
-    return this.dispatcher.sendOne(testEvent(this.now()), c);
+    return this.dispatcher.test(testEvent(this.now()), c);
   }
 
   // -- fired alerts --------------------------------------------------------------------------

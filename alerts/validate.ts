@@ -85,10 +85,15 @@ export function list(v: unknown, field: string, sep: string | RegExp, maxItems =
 
 /** An ISO-8601 time → canonical ISO UTC. */
 export function isoTime(v: unknown, field: string): string {
-  if (typeof v !== 'string' || !/^\d{4}-\d{2}-\d{2}T/.test(v) || !Number.isFinite(Date.parse(v))) {
+  const m = typeof v === 'string' ? /^(\d{4})-(\d{2})-(\d{2})T/.exec(v) : null;
+  if (m === null || !Number.isFinite(Date.parse(v as string))) {
     throw bad(field, `must be an ISO-8601 time, got ${JSON.stringify(v)}`);
   }
-  return new Date(Date.parse(v)).toISOString();
+  // Date.parse rolls a day the month does not have over into the next month (02-30 → 03-02).
+  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const day = new Date(Date.UTC(y, mo - 1, d));
+  if (day.getUTCMonth() !== mo - 1 || day.getUTCDate() !== d) throw bad(field, `${m[0].slice(0, 10)} is not a date (${JSON.stringify(v)})`);
+  return new Date(Date.parse(v as string)).toISOString();
 }
 
 /** An http(s) URL. */
