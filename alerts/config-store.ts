@@ -72,19 +72,41 @@ export function saveOpenGroups(dataDir: string, groups: readonly unknown[]): voi
 
 /** The groups saved at the last stop ([] when none); the file is removed. Unreadable: [] and a reason. */
 export function takeOpenGroups(dataDir: string): { groups: unknown[]; problem: string | null } {
-  const file = path.join(dataDir, OPEN_GROUPS_FILE);
+  const r = readList(path.join(dataDir, OPEN_GROUPS_FILE), 'groups', true);
+  return { groups: r.list, problem: r.problem };
+}
+
+/**
+ * Each channel's delivery status (last success, last error, failures since) at the last stop, in
+ * `<data>/alerts-channels.json`, so the API and the UI still show a failing channel after a restart.
+ */
+export const CHANNEL_STATUS_FILE = 'alerts-channels.json';
+
+export function saveChannelStatuses(dataDir: string, statuses: readonly { id: string }[]): void {
+  writeAtomically(path.join(dataDir, CHANNEL_STATUS_FILE), JSON.stringify({ version: 1, channels: statuses }) + '\n');
+}
+
+/** The statuses saved at the last stop ([] when none). Unreadable: [] and a reason. */
+export function loadChannelStatuses(dataDir: string): { channels: unknown[]; problem: string | null } {
+  const r = readList(path.join(dataDir, CHANNEL_STATUS_FILE), 'channels', false);
+  return { channels: r.list, problem: r.problem };
+}
+
+/** The list under `key` of a JSON file ([] when there is no file); `take`: the file is removed once read. */
+function readList(file: string, key: string, take: boolean): { list: unknown[]; problem: string | null } {
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (e: unknown) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { groups: [], problem: null };
-    return { groups: [], problem: `cannot read ${file}: ${errorMessage(e)}` };
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { list: [], problem: null };
+    return { list: [], problem: `cannot read ${file}: ${errorMessage(e)}` };
   }
-  fs.rmSync(file, { force: true });
+  if (take) fs.rmSync(file, { force: true });
   try {
-    const o = JSON.parse(text) as { groups?: unknown };
-    return Array.isArray(o.groups) ? { groups: o.groups, problem: null } : { groups: [], problem: `${file} has no groups list` };
+    const o = JSON.parse(text) as Record<string, unknown> | null;
+    const list = o?.[key];
+    return Array.isArray(list) ? { list, problem: null } : { list: [], problem: `${file} has no ${key} list` };
   } catch (e: unknown) {
-    return { groups: [], problem: `${file} is not valid JSON (${errorMessage(e)})` };
+    return { list: [], problem: `${file} is not valid JSON (${errorMessage(e)})` };
   }
 }

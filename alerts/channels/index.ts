@@ -96,6 +96,32 @@ export class Dispatcher {
     return this.statuses.get(id) ?? { last_ok: null, last_error: null, last_error_at: null, failures: 0, sent: 0 };
   }
 
+  /** Every channel's status that has one, for a restart. */
+  saveStatuses(): (ChannelStatus & { id: string })[] {
+    return [...this.statuses].map(([id, s]) => ({ id, ...s }));
+  }
+
+  /** Takes back statuses saved at the last stop (entries that are not one are skipped); returns how many. */
+  restoreStatuses(saved: readonly unknown[]): number {
+    let n = 0;
+    const strOrNull = (v: unknown) => v === null || typeof v === 'string';
+    const count = (v: unknown) => typeof v === 'number' && Number.isInteger(v) && v >= 0;
+    for (const x of saved) {
+      if (typeof x !== 'object' || x === null) continue;
+      const o = x as Record<string, unknown>;
+      if (typeof o['id'] !== 'string' || !strOrNull(o['last_ok']) || !strOrNull(o['last_error']) || !strOrNull(o['last_error_at']) || !count(o['failures']) || !count(o['sent'])) continue;
+      this.statuses.set(o['id'], {
+        last_ok: o['last_ok'] as string | null,
+        last_error: o['last_error'] as string | null,
+        last_error_at: o['last_error_at'] as string | null,
+        failures: o['failures'] as number,
+        sent: o['sent'] as number,
+      });
+      n++;
+    }
+    return n;
+  }
+
   forget(id: string): void {
     this.statuses.delete(id);
     this.lanes.delete(id);
@@ -130,6 +156,28 @@ export class Dispatcher {
     return run;
   }
 
+  /**
+   * A test notification ("send test"): one attempt within the retry policy's timeout, no retries —
+   * the admin waiting for the answer learns at once that the receiver is down — and not queued
+   * behind the channel's backlog. Its outcome counts like any delivery's.
+   */
+  async test(event: AlertEvent, c: Channel): Promise<ChannelResult> {
+    const started = this.deps.now();
+    const { ok, error, attempts } = await this.send(c, [event], { ...this.retry, retries: 0 });
+    this.record(c, ok ? 'ok' : 'failed', error, 1);
+    return { channel_id: c.id, type: c.type, ok, error, attempts, ms: this.deps.now() - started };
+  }
+
+  /** One delivery through the channel's sender; never rejects. */
+  private async send(c: Channel, events: AlertEvent[], retry: RetryPolicy): Promise<{ ok: boolean; error: string | null; attempts: number }> {
+    try {
+      const r = await senderFor(c, retry)(events, this.abort.signal);
+      return { ok: r.ok, error: r.error, attempts: r.attempts };
+    } catch (e: unknown) {
+      return { ok: false, error: errorMessage(e), attempts: 0 };
+    }
+  }
+
   /** Starts deliveries while the lane has room: each takes what waits, up to the type's batch size. */
   private pump(l: Lane): void {
     while (l.active < MAX_IN_FLIGHT && l.waiting.length > 0) {
@@ -140,19 +188,8 @@ export class Dispatcher {
   }
 
   private async deliver(l: Lane, c: Channel, batch: Pending[]): Promise<void> {
-    let ok = false;
-    let error: string | null = null;
-    let attempts = 0;
-    try {
-      const r = await senderFor(c, this.retry)(batch.map((p) => p.event), this.abort.signal);
-      ok = r.ok;
-      error = r.error;
-      attempts = r.attempts;
-    } catch (e: unknown) {
-      error = errorMessage(e);
-    } finally {
-      l.active--;
-    }
+    const { ok, error, attempts } = await this.send(c, batch.map((p) => p.event), this.retry);
+    l.active--;
     this.record(c, ok ? 'ok' : 'failed', error, batch.length);
     const now = this.deps.now();
     for (const p of batch) p.resolve({ channel_id: c.id, type: c.type, ok, error, attempts, ms: now - p.started });
