@@ -201,6 +201,15 @@ describe('listen addresses are checked with every other problem', () => {
   });
 });
 
+describe('--alert-webhook', () => {
+  it('is checked as the webhook channel checks a URL, before anything is opened', () => {
+    for (const url of ['http://', 'http://:99999/x']) {
+      expect(configError({ 'alert-webhook': url }, {})).toContain(`--alert-webhook: "${url}" is not a usable webhook URL ("${url}" is not a URL)`);
+    }
+    expect(loadServeConfig({ 'alert-webhook': 'http://127.0.0.1:9/hook' }, {}).alertWebhook).toBe('http://127.0.0.1:9/hook');
+  });
+});
+
 describe('problems name where the value came from', () => {
   it('a bad value from the environment is reported under its variable, not under the flag', () => {
     const msg = configError(
@@ -215,7 +224,7 @@ describe('problems name where the value came from', () => {
     );
     expect(msg).toMatch(/HANDLOG_TZ: "Mars" is not a known IANA time zone/);
     expect(msg).toMatch(/CLICKHOUSE_URL: "foo" must start with http/);
-    expect(msg).toMatch(/HANDLOG_ALERT_WEBHOOK: "ftp:\/\/x" must start with http/);
+    expect(msg).toMatch(/HANDLOG_ALERT_WEBHOOK: "ftp:\/\/x" is not a usable webhook URL \(must be an http:\/\/ or https:\/\/ URL\)/);
     expect(msg).toMatch(/HANDLOG_TLS_CERT: cannot read TLS certificate \/nonexist\/cert\.pem/);
     expect(msg).toMatch(/HANDLOG_TLS_CLIENT_AUTH required needs --tls-ca/);
     expect(msg).not.toMatch(/ --tz:/);

@@ -5,7 +5,8 @@ import { X509Certificate } from 'node:crypto';
 import fs from 'node:fs';
 import { isIPv4 } from 'node:net';
 import tls from 'node:tls';
-import { HandlogError } from './errors.js';
+import { HandlogError, errorMessage } from './errors.js';
+import { validateChannel } from '../alerts/channels/types.js';
 import { parseListenAddress } from '../ingest/listeners/address.js';
 
 export interface ListenAddress {
@@ -361,8 +362,14 @@ export function loadServeConfig(
   }
   if (cfg.tlsClientAuth !== 'none' && cfg.tlsCaFile === null)
     problems.push(`${src('tls-client-auth')} ${cfg.tlsClientAuth} needs --tls-ca (the CA client certificates chain to)`);
-  if (cfg.alertWebhook !== null && !/^https?:\/\/./.test(cfg.alertWebhook))
-    problems.push(`${src('alert-webhook')}: "${cfg.alertWebhook}" must start with http:// or https://`);
+  if (cfg.alertWebhook !== null) {
+    // The webhook channel's own check (alerts/channels/types.ts), before the store is opened.
+    try {
+      validateChannel({ name: 'webhook (--alert-webhook)', type: 'webhook', config: { url: cfg.alertWebhook } }, new Date().toISOString());
+    } catch (e: unknown) {
+      problems.push(`${src('alert-webhook')}: "${cfg.alertWebhook}" is not a usable webhook URL (${errorMessage(e).replace(/^config\.url: /, '')})`);
+    }
+  }
   if (cfg.clickhouseUrl !== null && !/^https?:\/\//.test(cfg.clickhouseUrl))
     problems.push(`${src('clickhouse-url')}: "${cfg.clickhouseUrl}" must start with http:// or https://`);
   const apiTokens: ApiToken[] = [];
