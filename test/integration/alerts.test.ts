@@ -346,6 +346,11 @@ describe('alerts', () => {
       expect(st.body.status.last_error).toMatch(/fetch failed|ECONNREFUSED/);
       expect(metric(await metricsText(svc.http), 'handlog_alert_notifications_total{channel_type="webhook",result="failed"}')).toBeGreaterThanOrEqual(1);
       expect(metric(await metricsText(svc.http), 'handlog_alert_notifications_total{channel_type="smtp",result="ok"}')).toBeGreaterThanOrEqual(1);
+      // "Send test" makes one attempt: the admin learns at once, not after the retries.
+      const t0 = Date.now();
+      const test = await post<{ ok: boolean; attempts: number; error: string | null }>(`/api/alerts/channels/${refused}/test`, {});
+      expect(test.body).toMatchObject({ ok: false, attempts: 1 });
+      expect(Date.now() - t0).toBeLessThan(2000);
     } finally {
       await dead.close();
       await smtp.close();
@@ -400,6 +405,24 @@ describe('alerts', () => {
     ]);
   });
 
+  it('the rule test steps through the times between rows: two matches 4 s apart are two incidents, as live', async () => {
+    const t = Math.floor(Date.now() / 1000) * 1000 - 30_000;
+    await sendTcp([0, 4_000].map((off) => line('00:90:7A:5E:00:02', 'TwoIncidentsTag', `apart ${off}`, 6, 3, t + off)));
+    await until(() => api<{ count: number }>(svc.http, '/api/logs/count?tag=TwoIncidentsTag'), (r) => r.body.count === 2);
+    const r = await post<{ notifications: { kind: string; count: number; incident_id: string; fired_at: string }[] }>('/api/alerts/rules/test', {
+      filter: { tag: 'TwoIncidentsTag' },
+      group_wait_ms: 500,
+      cooldown_s: 1,
+      resolve_after_s: 1,
+    });
+    expect(r.status).toBe(200);
+    const n = r.body.notifications;
+    expect(n.map((x) => [x.kind, x.count])).toEqual([['fired', 1], ['resolved', 1], ['fired', 1], ['resolved', 1]]);
+    expect(new Set(n.map((x) => x.incident_id)).size).toBe(2);
+    // Each fires at the end of its group_wait, not when the next row comes.
+    expect(n.map((x) => x.fired_at)).toEqual([t + 500, t + 1000, t + 4_500, t + 5_000].map((ms) => new Date(ms).toISOString()));
+  });
+
   it('rejects invalid rules with a 400 naming the field', async () => {
     const cases: [unknown, RegExp][] = [
       [{ name: 'x', filter: { max_severity: 'Loud' } }, /filter\.max_severity/],
@@ -414,6 +437,41 @@ describe('alerts', () => {
       expect(r.status, JSON.stringify(body)).toBe(400);
       expect(r.body.error.message).toMatch(re);
     }
+  });
+
+  it('PUT merges the fields of filter and condition over the rule; a condition of another type replaces it', async () => {
+    const r = await post<{ id: string }>('/api/alerts/rules', {
+      name: 'merge me', enabled: false, filter: { tag: 'MergeTag', severity: 'Error' }, condition: { type: 'threshold', count: 5, window_s: 60 },
+    });
+    expect(r.status).toBe(201);
+    type Rule = { filter: { tag: string[]; severity: number[]; mac: string[] }; condition: Record<string, unknown> };
+    const put = (body: unknown) => post<Rule>(`/api/alerts/rules/${r.body.id}`, body, 'PUT');
+    const mac = await put({ filter: { mac: ['00:90:7A:00:00:01'] } });
+    expect(mac.status).toBe(200);
+    expect(mac.body.filter).toMatchObject({ tag: ['MergeTag'], severity: [3], mac: ['00907a000001'] });
+    expect((await put({ condition: { count: 3 } })).body.condition).toEqual({ type: 'threshold', count: 3, window_s: 60, per: 'handset' });
+    expect((await put({ condition: { type: 'every' } })).body.condition).toEqual({ type: 'every' });
+    expect((await put({ filter: { mac: [] } })).body.filter).toMatchObject({ tag: ['MergeTag'], mac: [] });
+    expect((await fetch(`${svc.http}/api/alerts/rules/${r.body.id}`, { method: 'DELETE' })).status).toBe(200);
+  });
+
+  it('the default rule is turned off, not deleted (409); a deleted rule takes its silences with it', async () => {
+    const d = await fetch(`${svc.http}/api/alerts/rules/default`, { method: 'DELETE' });
+    expect(d.status).toBe(409);
+    expect(((await d.json()) as { error: { message: string } }).error.message).toMatch(/cannot be deleted; turn it off/);
+    expect((await api<{ id: string }>(svc.http, '/api/alerts/rules/default')).status).toBe(200);
+    const r = await post<{ id: string }>('/api/alerts/rules', { name: 'short-lived', enabled: false, filter: { tag: 'GoneTag' } });
+    const ends = new Date(Date.now() + 3_600_000).toISOString();
+    const sil = await post<{ id: string }>('/api/alerts/silences', { rule_id: r.body.id, ends_at: ends });
+    expect(sil.status).toBe(201);
+    expect((await fetch(`${svc.http}/api/alerts/rules/${r.body.id}`, { method: 'DELETE' })).status).toBe(200);
+    expect((await api<unknown>(svc.http, `/api/alerts/silences/${sil.body.id}`)).status).toBe(404);
+  });
+
+  it('refuses a silence ending on a day the month does not have (400 naming ends_at)', async () => {
+    const r = await post<{ error: { message: string } }>('/api/alerts/silences', { tag: 'X', ends_at: '2030-02-30T00:00:00Z' });
+    expect(r.status).toBe(400);
+    expect(r.body.error.message).toMatch(/^ends_at: 2030-02-30 is not a date/);
   });
 
   it('refuses to delete a channel a rule sends to (409 naming the rule); unused, it is deleted', async () => {
@@ -475,15 +533,23 @@ describe('alerts', () => {
     const off = await post<{ enabled: boolean }>('/api/alerts/rules/default', { enabled: false }, 'PUT');
     expect(off.body.enabled).toBe(false);
     const before = await api<{ rules: { id: string; name: string; enabled: boolean }[] }>(svc.http, '/api/alerts/rules');
-    const channels = await api<{ channels: { id: string }[] }>(svc.http, '/api/alerts/channels');
+    const channels = await api<{ channels: { id: string; name: string; status: { failures: number } }[] }>(svc.http, '/api/alerts/channels');
     const silences = await api<{ silences: { id: string }[] }>(svc.http, '/api/alerts/silences');
+    // The refused webhook of an earlier test (done retrying): its failures are still shown after the restart.
+    const refused = channels.body.channels.find((c) => c.name === 'refused hook');
+    expect(refused?.status.failures).toBeGreaterThan(0);
     const dir = svc.dir;
     await svc.stop();
     svc = await startTestService({ data: dir, 'alert-webhook': hook.url });
     const after = await api<{ rules: { id: string; name: string; enabled: boolean }[] }>(svc.http, '/api/alerts/rules');
     expect(after.body.rules).toEqual(before.body.rules);
     expect(after.body.rules.find((r) => r.id === 'default')?.enabled).toBe(false);
-    expect((await api<{ channels: { id: string }[] }>(svc.http, '/api/alerts/channels')).body.channels.map((c) => c.id)).toEqual(channels.body.channels.map((c) => c.id));
+    const chAfter = await api<{ channels: { id: string; status: { failures: number; last_error: string | null } }[] }>(svc.http, '/api/alerts/channels');
+    expect(chAfter.body.channels.map((c) => c.id)).toEqual(channels.body.channels.map((c) => c.id));
+    // (The stop itself may have sent it what was folded into a cooldown: one more failure.)
+    const refusedAfter = chAfter.body.channels.find((c) => c.id === refused?.id)?.status;
+    expect(refusedAfter?.failures).toBeGreaterThanOrEqual(refused?.status.failures ?? Infinity);
+    expect(refusedAfter?.last_error).toMatch(/ECONNREFUSED/);
     expect((await api<{ silences: { id: string }[] }>(svc.http, '/api/alerts/silences')).body.silences).toEqual(silences.body.silences);
     const events = await api<{ events: unknown[] }>(svc.http, '/api/alerts/events?limit=1000');
     expect(events.body.events.length).toBeGreaterThan(5);
