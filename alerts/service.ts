@@ -108,6 +108,9 @@ export class AlertService {
     this.skipped = m.counter('handlog_alert_skipped_total', 'Alert notices or matches skipped, by reason (notice_queue_full, groups_full).');
     this.suppressed = m.counter('handlog_alert_suppressed_total', 'Alert notices not sent because a silence matched.');
     this.notices = m.counter('handlog_alert_notices_total', 'Alert notices produced, by kind (fired, update, resolved).');
+    for (const reason of ['notice_queue_full', 'groups_full']) this.skipped.labels({ reason });
+    this.suppressed.labels({});
+    for (const kind of ['fired', 'update', 'resolved']) this.notices.labels({ kind });
     const depth = m.gauge('handlog_alert_backlog', 'Alert notices waiting to be stored and sent, and open alert groups.');
     depth.collect(() => {
       depth.set(this.queue.length, { what: 'notices' });

@@ -135,6 +135,8 @@ describe('dispatcher: notices that queue up travel together', () => {
     expect(batches[0]?.text.split('\n')[0]).toBe('[handlog] 50 notifications');
     expect(d.status('c1').sent).toBe(120);
     expect(metrics.render()).toContain('handlog_alert_notifications_total{channel_type="webhook",result="ok"} 120');
+    // Series that never moved are there at 0 (an alert on failures works before the first one).
+    expect(metrics.render()).toContain('handlog_alert_notifications_total{channel_type="smtp",result="failed"} 0');
     const lone = await d.sendOne(stormEvent(7), c);
     expect(lone.ok).toBe(true);
     expect(p.bodies[3]).toMatchObject({ source: 'handlog', kind: 'fired', mac: '00907a000007', count: 8 });

@@ -15,7 +15,7 @@ import type { AlertEvent, ChannelResult } from '../event.js';
 import { slackSender } from './slack.js';
 import { smtpSender } from './smtp.js';
 import { syslogSender } from './syslog.js';
-import type { Channel, ChannelType, Sender } from './types.js';
+import { CHANNEL_TYPES, type Channel, type ChannelType, type Sender } from './types.js';
 import { DEFAULT_RETRY, webhookSender, type RetryPolicy } from './webhook.js';
 import { setMaxListeners } from 'node:events';
 
@@ -87,6 +87,8 @@ export class Dispatcher {
 
   constructor(private readonly deps: DispatcherDeps) {
     this.counter = deps.metrics.counter('handlog_alert_notifications_total', 'Alert notifications, by channel type and result (ok, failed, or dropped when the channel backlog was full).');
+    // Every series from the start at 0: a rate or an alert on failures works before the first one.
+    for (const channel_type of CHANNEL_TYPES) for (const result of ['ok', 'failed', 'dropped']) this.counter.labels({ channel_type, result });
     this.retry = deps.retry ?? DEFAULT_RETRY;
     // Every send under way (up to 4 per channel, waiting out the deadline at shutdown) listens on it.
     setMaxListeners(0, this.abort.signal);
