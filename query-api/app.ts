@@ -8,6 +8,7 @@ import type { Registry } from '../core/metrics.js';
 import type { Store } from '../store/client.js';
 import { API_VERSION } from './version.js';
 import { openApiDocument } from './openapi.js';
+import { rejectUnknown } from './params.js';
 import { apiAuth } from './auth.js';
 import { deviceRoutes } from './routes/devices.js';
 import { logRoutes } from './routes/logs.js';
@@ -98,6 +99,12 @@ export function createApp(deps: AppDeps): Hono {
     app.use('/api', auth);
     app.use('/api/*', auth);
   }
+  // The caller's role, for the UI to offer only what the token may do.
+  app.get('/api/whoami', (c) => {
+    rejectUnknown(new URL(c.req.url).searchParams, 'whoami');
+    const who = c.get('apiCaller');
+    return c.json(who === undefined ? { role: 'admin', name: null, auth: false } : { role: who.role, name: who.name, auth: true });
+  });
   const openapi = openApiDocument(API_VERSION);
   app.get('/api/openapi.json', (c) => c.json(openapi));
   const tail = createTailHub(deps.pipeline, { metrics: deps.metrics, logger: deps.logger }, deps.tailLimits);

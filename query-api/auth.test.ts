@@ -136,4 +136,12 @@ describe('createApp with tokens', () => {
   it('is open without tokens', async () => {
     expect((await app([]).request('/api/logs?bogus=1')).status).toBe(400);
   });
+  it('GET /api/whoami tells the caller its role (the UI offers a viewer no writes)', async () => {
+    const a = app(TOKENS);
+    expect(await (await a.request('/api/whoami', bearer(VIEWER))).json()).toEqual({ role: 'viewer', name: 'ui', auth: true });
+    expect(await (await a.request('/api/whoami', bearer(ADMIN))).json()).toEqual({ role: 'admin', name: 'ops', auth: true });
+    expect((await a.request('/api/whoami')).status).toBe(401);
+    expect((await a.request('/api/whoami?x=1', bearer(ADMIN))).status).toBe(400);
+    expect(await (await app([]).request('/api/whoami')).json()).toEqual({ role: 'admin', name: null, auth: false });
+  });
 });

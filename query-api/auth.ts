@@ -69,6 +69,15 @@ export function apiAuth(tokens: readonly ApiToken[]): MiddlewareHandler {
       if (d.status === 401) c.header('WWW-Authenticate', 'Bearer realm="handlog"');
       return c.json({ error: { code: d.code, message: d.message } }, d.status);
     }
+    // The token's role and name, for GET /api/whoami.
+    c.set('apiCaller', { role: d.role, name: d.name });
     await next();
   };
+}
+
+declare module 'hono' {
+  interface ContextVariableMap {
+    /** Who called, when API tokens are configured (set by apiAuth). */
+    apiCaller?: { role: ApiRole; name: string };
+  }
 }

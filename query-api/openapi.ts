@@ -68,6 +68,7 @@ const ROUTE_DOCS: Record<RouteName, { path: string; summary: string; response: s
   'alerts/events': { path: '/api/alerts/events', summary: 'Fired alerts, newest first (POST …/{id}/ack acknowledges the incident)', response: '{ events }' },
   'alerts/summary': { path: '/api/alerts/summary', summary: 'Unacknowledged incidents (the header badge), open groups, active silences', response: '{ unacknowledged, open_groups, active_silences }' },
   sessions: { path: '/api/sessions', summary: 'Imported capture sessions, newest first', response: '{ sessions }' },
+  whoami: { path: '/api/whoami', summary: "The caller's role (admin or viewer) and token name; without configured tokens, admin", response: '{ role, name, auth }' },
   'sessions/:id': { path: '/api/sessions/{id}', summary: 'One session (by id or name) with its handsets, import progress and the uploads to it since the service started', response: 'the session with handsets and uploads' },
 };
 

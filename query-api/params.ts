@@ -37,6 +37,7 @@ export const ROUTE_PARAMS = {
   'alerts/summary': [],
   sessions: ['name', 'filename'],
   'sessions/:id': [],
+  whoami: [],
 } as const satisfies Record<string, readonly string[]>;
 
 export type RouteName = keyof typeof ROUTE_PARAMS;
