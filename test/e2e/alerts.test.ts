@@ -72,10 +72,14 @@ describe('alerts page', () => {
     await page.locator('input[name=rule-name]').fill('OTA failures');
     await page.locator('input[name=rule-tag]').fill('SlnkOTA');
     await expect.poll(() => page.getByTestId('rule-preview').innerText(), { timeout: 10_000 }).toMatch(/1 messages match the filter, 1 pass the rule/);
-    expect(await page.getByTestId('preview-notifications').innerText()).toBe('1');
+    // Fired, and resolved 300 s (the cooldown) after that match an hour ago.
+    expect(await page.getByTestId('preview-notifications').innerText()).toBe('2');
     await page.screenshot({ path: path.join(SCREENSHOTS, 'alert-rule.png') });
+    await page.locator('input[name=rule-resolve-after]').fill('120');
     await page.getByRole('button', { name: 'Create rule' }).click();
     await page.getByTestId('alert-rules').getByText('OTA failures').waitFor();
+    const created = await apiJson<{ rules: { name: string; cooldown_s: number; resolve_after_s: number }[] }>(svc.http, '/api/alerts/rules', ADMIN);
+    expect(created.rules.find((r) => r.name === 'OTA failures')).toMatchObject({ cooldown_s: 300, resolve_after_s: 120 });
 
     // A matching Error now, and a warning the rule must ignore.
     const sentAt = Date.now();
