@@ -124,7 +124,9 @@ function summary(name: string, losses: readonly number[]): string {
   const ci = medianInterval(losses);
   return (
     `${name}: median loss ${median(losses).toFixed(1)} %` +
-    (ci === null ? '' : ` (95 % confidence interval of the median ${ci[0].toFixed(1)} – ${ci[1].toFixed(1)} %)`) +
+    (ci === null
+      ? ' (too few pairs for a confidence interval: this VM\'s pairs spread by ±25 %; BENCH_PAIRS=30 for a verdict)'
+      : ` (95 % confidence interval of the median ${ci[0].toFixed(1)} – ${ci[1].toFixed(1)} %)`) +
     `, pairs ${Math.min(...losses).toFixed(1)} – ${Math.max(...losses).toFixed(1)} %`
   );
 }
